@@ -13,6 +13,7 @@ let package = Package(
         .library(name: "EventStream", targets: ["EventStream"]),
         .executable(name: "Service", targets: ["Service"]),
         .executable(name: "MockBedrock", targets: ["MockBedrock"]),
+        .executable(name: "Benchmarks", targets: ["Benchmarks"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.0"),
@@ -55,6 +56,16 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .executableTarget(
+            name: "Benchmarks",
+            dependencies: [
+                "CZlib",
+                "EventStream",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
 
         .testTarget(
             name: "EventStreamTests",
@@ -62,7 +73,7 @@ let package = Package(
                 "EventStream",
                 .product(name: "NIOCore", package: "swift-nio"),
             ],
-            resources: [.copy("Resources")],
+            exclude: ["Resources"],
             swiftSettings: swiftSettings
         ),
     ]

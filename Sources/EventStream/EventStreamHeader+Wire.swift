@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#else
+import Darwin
+#endif
 import NIOCore
 
 /// The type byte that precedes each header value on the wire.
@@ -92,11 +97,32 @@ struct EventStreamHeaderReader {
 
     private mutating func readString(length: Int, for field: @autoclosure () -> String) throws -> String {
         let raw = try self.take(length, for: field())
+        for known in Self.knownStrings where known.bytes.count == length {
+            if memcmp(known.bytes, raw.baseAddress!, length) == 0 {
+                return known.string
+            }
+        }
+        // ASCII is valid UTF-8 and needs no further check; only other text takes the validating path.
+        var ascii = true
+        for byte in raw where byte >= 0x80 {
+            ascii = false
+            break
+        }
+        if ascii {
+            return String(decoding: raw, as: UTF8.self)
+        }
         guard let string = String(validating: raw, as: UTF8.self) else {
             throw EventStreamError(.invalidHeaderString, "\(field()) is not valid UTF-8")
         }
         return string
     }
+
+    /// The names and values every Bedrock frame repeats, returned as shared constants instead of
+    /// being decoded and allocated again for each frame.
+    private static let knownStrings: [(string: String, bytes: [UInt8])] = [
+        ":event-type", ":content-type", ":message-type", "application/json", "event", "chunk", "trace",
+        ":exception-type", "exception", ":error-code", ":error-message", "error",
+    ].map { ($0, Array($0.utf8)) }
 }
 
 // MARK: Writing

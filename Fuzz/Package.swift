@@ -1,0 +1,25 @@
+// swift-tools-version:6.1
+// A separate package so that the fuzzing flags (-sanitize=fuzzer) never reach the main build.
+import Foundation
+import PackageDescription
+
+/// SwiftPM names a path dependency after its folder, which is whatever the clone was called.
+let rootPackage = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().lastPathComponent
+
+let package = Package(
+    name: "EventStreamFuzz",
+    platforms: [.macOS(.v15)],
+    dependencies: [
+        .package(path: ".."),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.0"),
+    ],
+    targets: [
+        .executableTarget(
+            name: "EventStreamFuzzer",
+            dependencies: [
+                .product(name: "EventStream", package: rootPackage),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        )
+    ]
+)
