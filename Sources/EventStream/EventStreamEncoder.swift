@@ -21,12 +21,17 @@ public struct EventStreamEncoder: Sendable {
 
         buffer.reserveCapacity(minimumWritableBytes: totalLength)
         let start = buffer.writerIndex
-        buffer.writeInteger(UInt32(totalLength))
-        buffer.writeInteger(UInt32(headersLength))
-        let preludeChecksum = buffer.crc32(at: start, length: 8)
-        buffer.writeInteger(preludeChecksum)
-        for header in message.headers {
-            header.write(to: &buffer)
+        var preludeChecksum: UInt32 = 0
+        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: EventStreamFrame.preludeLength + headersLength) { bytes in
+            var writer = EventStreamHeaderWriter(bytes)
+            writer.write(UInt32(totalLength))
+            writer.write(UInt32(headersLength))
+            preludeChecksum = crc32(UnsafeRawBufferPointer(rebasing: bytes[0..<8]))
+            writer.write(preludeChecksum)
+            for header in message.headers {
+                header.write(to: &writer)
+            }
+            return writer.offset
         }
         buffer.writeImmutableBuffer(message.payload)
         let messageChecksum = buffer.crc32(

@@ -83,16 +83,15 @@ extension ByteBuffer {
     func crc32(at index: Int, length: Int, seed: UInt32 = 0) -> UInt32 {
         precondition(index >= 0 && length >= 0 && index + length <= self.writerIndex)
         return self.withVeryUnsafeBytes { storage in
-            guard let base = storage.baseAddress, length > 0 else { return seed }
-            return UInt32(
-                CZlib.crc32(
-                    uLong(seed),
-                    base.advanced(by: index).assumingMemoryBound(to: Bytef.self),
-                    uInt(length)
-                )
-            )
+            EventStream.crc32(UnsafeRawBufferPointer(rebasing: storage[index..<index + length]), seed: seed)
         }
     }
+}
+
+/// zlib's CRC32 of `bytes`, continuing from `seed`.
+func crc32(_ bytes: UnsafeRawBufferPointer, seed: UInt32 = 0) -> UInt32 {
+    guard let base = bytes.baseAddress, bytes.count > 0 else { return seed }
+    return UInt32(CZlib.crc32(uLong(seed), base.assumingMemoryBound(to: Bytef.self), uInt(bytes.count)))
 }
 
 func hex(_ value: UInt32) -> String {

@@ -97,10 +97,8 @@ struct EventStreamHeaderReader {
 
     private mutating func readString(length: Int, for field: @autoclosure () -> String) throws -> String {
         let raw = try self.take(length, for: field())
-        for known in Self.knownStrings where known.bytes.count == length {
-            if memcmp(known.bytes, raw.baseAddress!, length) == 0 {
-                return known.string
-            }
+        if let known = Self.knownString(raw) {
+            return known
         }
         // ASCII is valid UTF-8 and needs no further check; only other text takes the validating path.
         var ascii = true
@@ -117,12 +115,37 @@ struct EventStreamHeaderReader {
         return string
     }
 
-    /// The names and values every Bedrock frame repeats, returned as shared constants instead of
-    /// being decoded and allocated again for each frame.
-    private static let knownStrings: [(string: String, bytes: [UInt8])] = [
-        ":event-type", ":content-type", ":message-type", "application/json", "event", "chunk", "trace",
-        ":exception-type", "exception", ":error-code", ":error-message", "error",
-    ].map { ($0, Array($0.utf8)) }
+    /// The names and values that every Bedrock frame repeats, returned as string literals (which
+    /// need no allocation) instead of being decoded again for each frame.
+    private static func knownString(_ raw: UnsafeRawBufferPointer) -> String? {
+        func matches(_ literal: StaticString) -> Bool {
+            memcmp(raw.baseAddress!, literal.utf8Start, raw.count) == 0
+        }
+        switch raw.count {
+        case 5:
+            if matches("event") { return "event" }
+            if matches("chunk") { return "chunk" }
+            if matches("trace") { return "trace" }
+            if matches("error") { return "error" }
+        case 9:
+            if matches("exception") { return "exception" }
+        case 11:
+            if matches(":event-type") { return ":event-type" }
+            if matches(":error-code") { return ":error-code" }
+        case 13:
+            if matches(":content-type") { return ":content-type" }
+            if matches(":message-type") { return ":message-type" }
+        case 14:
+            if matches(":error-message") { return ":error-message" }
+        case 15:
+            if matches(":exception-type") { return ":exception-type" }
+        case 16:
+            if matches("application/json") { return "application/json" }
+        default:
+            break
+        }
+        return nil
+    }
 }
 
 // MARK: Writing
@@ -140,28 +163,58 @@ extension EventStreamHeader {
         return 1 + nameLength + 1 + (try self.value.encodedLength(name: self.name))
     }
 
-    /// Writes the header; ``encodedLength()`` must have accepted it.
-    func write(to buffer: inout ByteBuffer) {
-        buffer.writeInteger(UInt8(truncatingIfNeeded: self.name.utf8.count))
-        buffer.writeString(self.name)
-        buffer.writeInteger(self.value.wireType.rawValue)
+    /// Writes the header; ``encodedLength()`` must have accepted it and sized `writer` for it.
+    func write(to writer: inout EventStreamHeaderWriter) {
+        writer.write(UInt8(truncatingIfNeeded: self.name.utf8.count))
+        writer.write(self.name)
+        writer.write(self.value.wireType.rawValue)
         switch self.value {
         case .bool: break
-        case .byte(let value): buffer.writeInteger(value)
-        case .int16(let value): buffer.writeInteger(value)
-        case .int32(let value): buffer.writeInteger(value)
-        case .int64(let value): buffer.writeInteger(value)
+        case .byte(let value): writer.write(value)
+        case .int16(let value): writer.write(value)
+        case .int32(let value): writer.write(value)
+        case .int64(let value): writer.write(value)
         case .byteArray(let bytes):
-            buffer.writeInteger(UInt16(truncatingIfNeeded: bytes.count))
-            buffer.writeBytes(bytes)
+            writer.write(UInt16(truncatingIfNeeded: bytes.count))
+            bytes.withUnsafeBytes { writer.write($0) }
         case .string(let string):
-            buffer.writeInteger(UInt16(truncatingIfNeeded: string.utf8.count))
-            buffer.writeString(string)
-        case .timestamp(let milliseconds): buffer.writeInteger(milliseconds)
+            writer.write(UInt16(truncatingIfNeeded: string.utf8.count))
+            writer.write(string)
+        case .timestamp(let milliseconds): writer.write(milliseconds)
         case .uuid(let uuid):
-            buffer.writeInteger(uuid.high)
-            buffer.writeInteger(uuid.low)
+            writer.write(uuid.high)
+            writer.write(uuid.low)
         }
+    }
+}
+
+/// Stores into memory already sized for a frame's prelude and headers, so that writing a header
+/// costs plain stores rather than a capacity check and bounds bookkeeping per field.
+struct EventStreamHeaderWriter {
+    private let bytes: UnsafeMutableRawBufferPointer
+    private(set) var offset = 0
+
+    init(_ bytes: UnsafeMutableRawBufferPointer) {
+        self.bytes = bytes
+    }
+
+    mutating func write<Integer: FixedWidthInteger>(_ value: Integer) {
+        precondition(self.offset + MemoryLayout<Integer>.size <= self.bytes.count)
+        self.bytes.storeBytes(of: value.bigEndian, toByteOffset: self.offset, as: Integer.self)
+        self.offset += MemoryLayout<Integer>.size
+    }
+
+    mutating func write(_ raw: UnsafeRawBufferPointer) {
+        precondition(self.offset + raw.count <= self.bytes.count)
+        if let source = raw.baseAddress, raw.count > 0 {
+            (self.bytes.baseAddress! + self.offset).copyMemory(from: source, byteCount: raw.count)
+        }
+        self.offset += raw.count
+    }
+
+    mutating func write(_ string: String) {
+        var string = string
+        string.withUTF8 { self.write(UnsafeRawBufferPointer($0)) }
     }
 }
 
