@@ -40,7 +40,7 @@ fuzz: deps
 	$(SWIFT) build -c release --package-path Fuzz \
 	  -Xswiftc -sanitize=fuzzer,address -Xswiftc -use-ld=lld
 	mkdir -p Fuzz/corpus
-	cp Tests/EventStreamTests/Resources/eventstream-vectors/encoded/*/* Fixtures/captures/*.eventstream Fuzz/corpus/
+	cp Tests/EventStreamTests/Resources/eventstream-vectors/encoded/*/* Fixtures/*.eventstream Fuzz/corpus/
 	Fuzz/.build/release/EventStreamFuzzer Fuzz/corpus -max_total_time=$(FUZZ_SECONDS) \
 	  -rss_limit_mb=2048 -malloc_limit_mb=64 -timeout=10 -print_final_stats=1
 

@@ -18,19 +18,19 @@ struct CaptureTests {
         var bytes: String
     }
 
-    static let names = (try? TestData.names(in: TestData.captures, withExtension: "eventstream")) ?? []
+    static let names = (try? TestData.names(in: TestData.fixtures, withExtension: "eventstream")) ?? []
 
     @Test("all four captures are present")
     func capturesArePresent() {
-        #expect(Self.names == ["agent_call_without_traces", "knowledge_base_results", "multi_agent_collaborator", "streaming_with_guardrails"])
+        #expect(Self.names == ["CAPGUARD", "CAPKB", "CAPMULTI", "CAPSIMPLE"])
     }
 
     @Test("capture decodes in one piece and in random pieces", arguments: names)
     func capture(name: String) throws {
-        let bytes = try TestData.bytes(TestData.captures.appendingPathComponent("\(name).eventstream"))
+        let bytes = try TestData.bytes(TestData.fixtures.appendingPathComponent("\(name).eventstream"))
         let summary = try JSONDecoder().decode(
             Summary.self,
-            from: Data(contentsOf: TestData.captures.appendingPathComponent("\(name).json"))
+            from: Data(contentsOf: TestData.fixtures.appendingPathComponent("captures/\(name).json"))
         )
 
         let whole = try decodeAll([bytes])

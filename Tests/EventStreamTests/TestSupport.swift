@@ -8,9 +8,9 @@ enum TestData {
     static let vectors = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent()
         .appendingPathComponent("Resources/eventstream-vectors")
-    static let captures = URL(fileURLWithPath: #filePath)
+    static let fixtures = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent()
-        .appendingPathComponent("../../Fixtures/captures")
+        .appendingPathComponent("../../Fixtures")
         .standardized
 
     static func bytes(_ url: URL) throws -> ByteBuffer {
