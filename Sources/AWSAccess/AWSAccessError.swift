@@ -84,3 +84,10 @@ public struct AWSAccessError: Error, Equatable, CustomStringConvertible {
     static func invalidRequest(_ detail: String) -> Self { Self(.invalidRequest, detail) }
     static func signatureMismatch(_ detail: String) -> Self { Self(.signatureMismatch, detail) }
 }
+
+extension AWSAccessError {
+    /// The same error with its detail preceded by `prefix`, so a wrapped layer can name its source.
+    func prefixed(by prefix: String) -> Self {
+        Self(self.code, prefix + self.detail)
+    }
+}
