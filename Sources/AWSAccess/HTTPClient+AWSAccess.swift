@@ -30,21 +30,23 @@ extension HTTPClient {
         maxBodySize: Int = 1 << 20
     ) async throws -> CollectedResponse {
         let endpoint = request.url.split(separator: "?", maxSplits: 1).first.map(String.init) ?? request.url
+        let timedOut = AWSAccessError.timedOut("\(source): no complete answer from \(endpoint) within \(timeout)")
+        let deadline = NIODeadline.now() + TimeAmount(timeout)
         do {
+            // AsyncHTTPClient's deadline covers connecting (retried until then) and the head; the
+            // task group bounds the body by the same deadline.
+            let response = try await self.execute(request, deadline: deadline)
             return try await withThrowingTaskGroup(of: CollectedResponse?.self) { group in
                 group.addTask {
-                    let response = try await self.execute(request, timeout: TimeAmount(timeout))
                     let body = try await response.body.collect(upTo: maxBodySize)
                     return CollectedResponse(status: response.status, headers: response.headers, body: body)
                 }
                 group.addTask {
-                    try await _Concurrency.Task.sleep(for: timeout)
+                    try await _Concurrency.Task.sleep(for: .nanoseconds(max(0, (deadline - NIODeadline.now()).nanoseconds)))
                     return nil
                 }
                 defer { group.cancelAll() }
-                guard let response = try await group.next() ?? nil else {
-                    throw AWSAccessError.timedOut("\(source): no complete answer from \(endpoint) within \(timeout)")
-                }
+                guard let response = try await group.next() ?? nil else { throw timedOut }
                 return response
             }
         } catch let error as AWSAccessError {
@@ -52,7 +54,7 @@ extension HTTPClient {
         } catch _ where _Concurrency.Task.isCancelled {
             throw CancellationError()
         } catch let error as HTTPClientError where error == .connectTimeout || error == .deadlineExceeded || error == .readTimeout {
-            throw AWSAccessError.timedOut("\(source): no complete answer from \(endpoint) within \(timeout)")
+            throw timedOut
         } catch {
             throw AWSAccessError.requestFailed("\(source): request to \(endpoint) failed: \(error)")
         }
