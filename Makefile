@@ -1,9 +1,10 @@
 # The project's entry points. `make test` is THE test command (README, .ci/run).
 SHELL := /bin/bash
 SWIFT ?= swift
+PYTHON ?= python3
 FUZZ_SECONDS ?= 300
 
-.PHONY: all deps build release test bench fuzz clean
+.PHONY: all deps python-deps build release test interop bench fuzz clean
 
 all: build
 
@@ -20,15 +21,26 @@ deps:
 	  DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq --no-install-recommends "$${missing[@]}"; \
 	fi
 
+# boto3 and pytest drive the interop test (the official AWS SDK for Python against MockBedrock).
+python-deps:
+	@$(PYTHON) -c "import boto3, pytest" 2>/dev/null || { \
+	  echo "make python-deps: installing boto3 and pytest with pip (for the interop test)"; \
+	  $(PYTHON) -m pip install --quiet boto3 pytest; }
+
 build: deps
 	$(SWIFT) build
 
 release: deps
 	$(SWIFT) build -c release
 
-test: deps
+test: deps python-deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
+	$(MAKE) --no-print-directory interop
+
+# boto3 over every fixture, against the debug MockBedrock binary that `swift build` made.
+interop: python-deps
+	MOCK_BEDROCK_BIN=.build/debug/MockBedrock $(PYTHON) -m pytest -q -p no:cacheprovider Tests/Interop
 
 bench: deps
 	$(SWIFT) build -c release --product Benchmarks

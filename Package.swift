@@ -21,6 +21,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.0"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.0"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.0"),
     ],
     targets: [
         // System libraries, found through pkg-config and installed by `make deps` when missing.
@@ -62,11 +63,22 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // InvokeAgent's request and event shapes and the service model's rules, shared by the
+        // service (which calls Bedrock) and MockBedrock (which answers like it).
+        .target(
+            name: "BedrockAgentRuntime",
+            dependencies: ["AWSAccess"],
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "MockBedrock",
             dependencies: [
+                "AWSAccess",
+                "BedrockAgentRuntime",
                 "EventStream",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
@@ -89,6 +101,19 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
             ],
             exclude: ["Resources"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "MockBedrockTests",
+            dependencies: [
+                "AWSAccess",
+                "BedrockAgentRuntime",
+                "EventStream",
+                "MockBedrock",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -1,0 +1,31 @@
+/// The service model's rules for the identifiers in an InvokeAgent request, shared by the service
+/// (which validates its clients' input) and MockBedrock (which validates like Bedrock does).
+public struct BedrockIdentifier: Sendable {
+    /// The field's name in Bedrock's model, used in messages.
+    public let field: String
+    /// Allowed lengths, in characters.
+    public let lengths: ClosedRange<Int>
+    /// Characters allowed besides ASCII letters and digits.
+    public let extraCharacters: Set<Character>
+
+    /// `agentId`: `^[0-9a-zA-Z]+$`, at most 10 characters.
+    public static let agentId = BedrockIdentifier(field: "agentId", lengths: 1...10, extraCharacters: [])
+    /// `agentAliasId`: `^[0-9a-zA-Z]+$`, at most 10 characters.
+    public static let agentAliasId = BedrockIdentifier(field: "agentAliasId", lengths: 1...10, extraCharacters: [])
+    /// `sessionId`: `^[0-9a-zA-Z._:-]+$`, 2 to 100 characters.
+    public static let sessionId = BedrockIdentifier(field: "sessionId", lengths: 2...100, extraCharacters: [".", "_", ":", "-"])
+    /// `memoryId`: `^[0-9a-zA-Z._:-]+$`, 2 to 100 characters.
+    public static let memoryId = BedrockIdentifier(field: "memoryId", lengths: 2...100, extraCharacters: [".", "_", ":", "-"])
+
+    /// What is wrong with `value` under this rule, or `nil` when it complies.
+    public func violation(in value: String) -> String? {
+        guard self.lengths.contains(value.count) else {
+            return "\(self.field) must be \(self.lengths.lowerBound) to \(self.lengths.upperBound) characters long, got \(value.count)"
+        }
+        guard value.allSatisfy({ ($0.isASCII && ($0.isLetter || $0.isNumber)) || self.extraCharacters.contains($0) }) else {
+            let allowed = self.extraCharacters.isEmpty ? "" : " and \(self.extraCharacters.sorted().map(String.init).joined())"
+            return "\(self.field) may contain only ASCII letters, digits\(allowed)"
+        }
+        return nil
+    }
+}

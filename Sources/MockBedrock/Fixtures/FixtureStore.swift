@@ -1,0 +1,115 @@
+import BedrockAgentRuntime
+import EventStream
+import Foundation
+import NIOCore
+
+/// The agents MockBedrock knows, read once from the fixtures folder: `ID.json` is a scripted
+/// scenario and `ID.eventstream` a recording replayed byte for byte, both for agent id `ID`.
+/// Sub-folders and other files (such as `README.md`) are not read.
+struct FixtureStore: Sendable {
+    /// What answers for one agent id.
+    enum Agent: Sendable {
+        case scripted(Scenario)
+        case recorded(ByteBuffer)
+        case load
+    }
+
+    /// The built-in synthetic agent for benchmarks (see ``LoadAgent``).
+    static let loadAgentId = "LOADTEST"
+
+    private let agents: [String: Agent]
+
+    /// The agent ids, sorted, for logs and `GET /`.
+    var agentIds: [String] { self.agents.keys.sorted() }
+
+    init(agents: [String: Agent]) {
+        self.agents = agents
+    }
+
+    subscript(agentId: String) -> Agent? {
+        self.agents[agentId]
+    }
+
+    /// Reads every fixture in `directory`; any file that cannot be used is an error naming it.
+    static func load(from directory: URL) throws -> FixtureStore {
+        let names: [String]
+        do {
+            names = try FileManager.default.contentsOfDirectory(atPath: directory.path).sorted()
+        } catch {
+            throw FixtureError(file: directory.path, reason: "cannot list the fixtures folder (\(error.localizedDescription))")
+        }
+        var agents: [String: Agent] = [Self.loadAgentId: .load]
+        for name in names {
+            let url = directory.appendingPathComponent(name)
+            let stem = url.deletingPathExtension().lastPathComponent
+            let agent: Agent
+            switch url.pathExtension {
+            case "json": agent = .scripted(try Self.scenario(at: url))
+            case "eventstream": agent = .recorded(try Self.recording(at: url))
+            default: continue
+            }
+            if let problem = BedrockIdentifier.agentId.violation(in: stem) {
+                throw FixtureError(file: url.path, reason: "the file name must be an agent id: \(problem)")
+            }
+            guard agents[stem] == nil else {
+                throw FixtureError(file: url.path, reason: "agent id \(stem) is defined twice (or is the built-in load agent)")
+            }
+            agents[stem] = agent
+        }
+        return FixtureStore(agents: agents)
+    }
+
+    private static func scenario(at url: URL) throws -> Scenario {
+        do {
+            return try JSONDecoder().decode(Scenario.self, from: Data(contentsOf: url))
+        } catch let error as DecodingError {
+            throw FixtureError(file: url.path, reason: error.fixtureDescription)
+        } catch {
+            throw FixtureError(file: url.path, reason: "\(error.localizedDescription)")
+        }
+    }
+
+    /// Reads a recording and checks that it decodes cleanly, so a damaged file is found at start-up
+    /// rather than mistaken for a fault of the client under test.
+    private static func recording(at url: URL) throws -> ByteBuffer {
+        let bytes: ByteBuffer
+        do {
+            bytes = ByteBuffer(bytes: try Data(contentsOf: url))
+        } catch {
+            throw FixtureError(file: url.path, reason: "\(error.localizedDescription)")
+        }
+        let processor = NIOSingleStepByteToMessageProcessor(EventStreamDecoder())
+        do {
+            try processor.process(buffer: bytes) { _ in }
+            try processor.finishProcessing(seenEOF: true) { _ in }
+        } catch {
+            throw FixtureError(file: url.path, reason: "not a valid event stream: \(error)")
+        }
+        return bytes
+    }
+}
+
+/// A fixture that cannot be used, with the file it is in.
+struct FixtureError: Error, CustomStringConvertible {
+    var file: String
+    var reason: String
+
+    var description: String { "fixture \(self.file): \(self.reason)" }
+}
+
+extension DecodingError {
+    /// Where in the JSON the problem is and what it is, in one line.
+    var fixtureDescription: String {
+        func path(_ context: Context) -> String {
+            let path = context.codingPath.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined()
+            return path.isEmpty ? "top level" : String(path.drop { $0 == "." })
+        }
+        switch self {
+        case .dataCorrupted(let context): return "\(path(context)): \(context.debugDescription)"
+        case .keyNotFound(let key, let context): return "\(path(context)): missing '\(key.stringValue)'"
+        case .typeMismatch(let type, let context): return "\(path(context)): expected \(type)"
+        case .valueNotFound(let type, let context): return "\(path(context)): expected \(type), found null"
+        @unknown default: return "\(self)"
+        }
+    }
+}

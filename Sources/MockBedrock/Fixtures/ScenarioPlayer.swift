@@ -1,0 +1,175 @@
+import BedrockAgentRuntime
+import EventStream
+import Foundation
+import NIOCore
+
+/// Turns a scenario's steps into what the server does on the wire, one action at a time.
+///
+/// It applies the request's options as Bedrock does: traces only with `enableTrace`, and without
+/// `streamFinalResponse` all chunks of the answer joined into one chunk where the last one was.
+/// Frames produced with no pause between them are handed over together, one write each.
+struct ScenarioPlayer {
+    /// What the server does next.
+    enum Action: Equatable {
+        /// Write these bytes (one or more frames, or a deliberately broken one) and flush.
+        case write(ByteBuffer)
+        /// Wait before going on.
+        case sleep(milliseconds: Int)
+        /// End the response here, remembering that the session waits for the results of
+        /// `invocationId`; a follow-up call resumes at step `resumeAt`.
+        case pause(invocationId: String, resumeAt: Int)
+        /// Close the connection without finishing the response.
+        case dropConnection
+        /// Finish the response normally.
+        case finish
+    }
+
+    /// An hour: longer than any sensible client timeout.
+    static let stallMilliseconds = 3_600_000
+
+    private let steps: [Scenario.Step]
+    private var index: Int
+    private let sendsTraces: Bool
+    /// Without `streamFinalResponse`, the whole answer of this segment and the step it goes out at.
+    private let joinedChunk: (bytes: [UInt8], citations: [JSONValue]?, at: Int)?
+    /// Frames encoded since the last write.
+    private var pending = ByteBuffer()
+    /// Actions decided but not yet handed over, in order.
+    private var queued: [Action] = []
+    private var ended = false
+
+    /// Plays `steps` from `start` for a request with these options.
+    init(steps: [Scenario.Step], start: Int = 0, streamFinalResponse: Bool, enableTrace: Bool) {
+        self.steps = steps
+        self.index = start
+        self.sendsTraces = enableTrace
+        self.joinedChunk = streamFinalResponse ? nil : Self.joinChunks(of: steps, from: start)
+    }
+
+    /// The next action; after `.pause`, `.dropConnection` or `.finish` there are no more.
+    mutating func next() -> Action {
+        while self.queued.isEmpty {
+            guard !self.ended else { return .finish }
+            guard self.index < self.steps.count else {
+                self.end(with: .finish)
+                break
+            }
+            self.play(self.steps[self.index], at: self.index)
+            self.index += 1
+        }
+        return self.queued.removeFirst()
+    }
+
+    private mutating func play(_ step: Scenario.Step, at position: Int) {
+        switch step {
+        case .chunk(let bytes, let citations):
+            if let joined = self.joinedChunk {
+                if joined.at == position {
+                    self.append(Self.chunkFrame(joined.bytes, citations: joined.citations))
+                }
+            } else {
+                self.append(Self.chunkFrame(bytes, citations: citations))
+            }
+        case .trace(let trace):
+            if self.sendsTraces {
+                self.append(.event("trace", payload: Self.json(trace)))
+            }
+        case .returnControl(let invocationId, let inputs):
+            let payload = InvokeAgentEvent.ReturnControl(invocationId: invocationId, invocationInputs: inputs)
+            self.append(.event("returnControl", payload: Self.json(payload)))
+            self.end(with: .pause(invocationId: invocationId, resumeAt: position + 1))
+        case .files(let files):
+            self.append(.event("files", payload: Self.json(InvokeAgentEvent.Files(files: files))))
+        case .exception(let exception, let message):
+            let payload = Self.json(InvokeAgentEvent.ExceptionMessage(message: message))
+            self.append(.exception(exception.eventName, payload: payload))
+            self.end(with: .finish)
+        case .error(let code, let message):
+            self.append(.error(code: code, message: message))
+            self.end(with: .finish)
+        case .delay(let milliseconds):
+            self.flush()
+            self.queued.append(.sleep(milliseconds: milliseconds))
+        case .fault(.badChecksum):
+            var frame = Self.encode(Self.chunkFrame(Array("corrupted".utf8), citations: nil))
+            let last = frame.writerIndex - 1
+            frame.setInteger(frame.getInteger(at: last, as: UInt8.self)! ^ 0xFF, at: last)
+            self.pending.writeBuffer(&frame)
+            self.end(with: .finish)
+        case .fault(.truncatedFrame):
+            let frame = Self.encode(Self.chunkFrame(Array("truncated".utf8), citations: nil))
+            var half = frame.getSlice(at: 0, length: frame.readableBytes / 2)!
+            self.pending.writeBuffer(&half)
+            self.end(with: .finish)
+        case .fault(.dropConnection):
+            self.end(with: .dropConnection)
+        case .fault(.stall):
+            self.flush()
+            self.queued.append(.sleep(milliseconds: Self.stallMilliseconds))
+        }
+    }
+
+    /// Queues what is pending, then `final`, and stops reading steps.
+    private mutating func end(with final: Action) {
+        self.flush()
+        self.queued.append(final)
+        self.ended = true
+    }
+
+    private mutating func flush() {
+        guard self.pending.readableBytes > 0 else { return }
+        self.queued.append(.write(self.pending))
+        self.pending = ByteBuffer()
+    }
+
+    private mutating func append(_ message: EventStreamMessage) {
+        do {
+            try EventStreamEncoder().encode(message, into: &self.pending)
+        } catch {
+            preconditionFailure("a scripted frame exceeds the event-stream limits: \(error)")
+        }
+    }
+
+    private static func encode(_ message: EventStreamMessage) -> ByteBuffer {
+        var buffer = ByteBuffer()
+        try! EventStreamEncoder().encode(message, into: &buffer)
+        return buffer
+    }
+
+    /// The answer text from `start` up to the step that ends the stream, and where the last chunk is.
+    private static func joinChunks(of steps: [Scenario.Step], from start: Int) -> (bytes: [UInt8], citations: [JSONValue]?, at: Int)? {
+        var bytes: [UInt8] = []
+        var citations: [JSONValue]?
+        var last: Int?
+        loop: for position in steps.indices.dropFirst(start) {
+            switch steps[position] {
+            case .chunk(let chunk, let chunkCitations):
+                bytes += chunk
+                if let chunkCitations {
+                    citations = (citations ?? []) + chunkCitations
+                }
+                last = position
+            case .returnControl, .exception, .error, .fault:
+                break loop
+            case .trace, .files, .delay:
+                continue
+            }
+        }
+        return last.map { (bytes, citations, $0) }
+    }
+
+    /// A `chunk` event: `{"bytes": base64, "attribution": {"citations": [...]}}`.
+    static func chunkFrame(_ bytes: [UInt8], citations: [JSONValue]?) -> EventStreamMessage {
+        let chunk = InvokeAgentEvent.Chunk(
+            bytes: Data(bytes).base64EncodedString(),
+            attribution: citations.map { InvokeAgentEvent.Attribution(citations: $0) }
+        )
+        return .event("chunk", payload: self.json(chunk))
+    }
+
+    static func json(_ value: some Encodable) -> ByteBuffer {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return ByteBuffer(bytes: try! encoder.encode(value))
+    }
+}

@@ -1,0 +1,76 @@
+import BedrockAgentRuntime
+import EventStream
+import Foundation
+import NIOCore
+import Testing
+
+@testable import MockBedrock
+
+/// Loading fixtures: every shipped one loads, and a broken one is refused with its name.
+@Suite("MockBedrock fixtures")
+struct FixtureTests {
+    @Test("every shipped fixture loads")
+    func shippedFixturesLoad() throws {
+        let store = try FixtureStore.load(from: fixturesFolder)
+        #expect(store.agentIds.count == 40)
+        for id in ["HELLO", "RETCTRL", "CAPKB", "LOADTEST", "EXTHROTTLE", "HTVALID"] {
+            #expect(store[id] != nil, "\(id)")
+        }
+    }
+
+    static let broken: [(file: String, content: String, complaint: String)] = [
+        ("BAD.json", "{not json", "BAD.json"),
+        ("BAD.json", #"{"steps": [{"chunk": "a", "trace": {}}]}"#, "exactly one"),
+        ("BAD.json", #"{"steps": [{"exception": "oopsException"}]}"#, "oopsException"),
+        ("BAD.json", #"{"steps": [{"fault": "gremlins"}]}"#, "gremlins"),
+        ("BAD.json", #"{"steps": [{"delayMs": -5}]}"#, "negative"),
+        ("BAD.json", #"{"steps": [{"files": [{"name": "x", "type": "t"}]}]}"#, "exactly one of text, base64"),
+        ("BAD.json", #"{"steps": [{"chunkBase64": "%%%"}]}"#, "base64"),
+        ("NOT-AN-ID.json", #"{"steps": []}"#, "agent id"),
+        ("LOADTEST.json", #"{"steps": []}"#, "defined twice"),
+        ("BAD.eventstream", "garbage that is not a frame", "not a valid event stream"),
+    ]
+
+    @Test("a broken fixture stops start-up with a message naming the file", arguments: 0..<broken.count)
+    func brokenFixture(index: Int) throws {
+        let (file, content, complaint) = Self.broken[index]
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("fixtures-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try Data(content.utf8).write(to: folder.appendingPathComponent(file))
+
+        let error = #expect(throws: FixtureError.self) { try FixtureStore.load(from: folder) }
+        #expect(error?.file.hasSuffix(file) == true)
+        #expect(error?.description.contains(complaint) == true, "\(error?.description ?? "")")
+    }
+
+    @Test("a missing fixtures folder is an error naming it")
+    func missingFolder() {
+        let error = #expect(throws: FixtureError.self) { try FixtureStore.load(from: URL(fileURLWithPath: "/nonexistent/fixtures")) }
+        #expect(error?.file == "/nonexistent/fixtures")
+    }
+
+    @Test("inspect prints one JSON line per frame of a recording")
+    func inspectRecording() throws {
+        let bytes = ByteBuffer(bytes: try Data(contentsOf: fixturesFolder.appendingPathComponent("CAPGUARD.eventstream")))
+        let report = Inspect.report(bytes)
+        #expect(report.isClean)
+        #expect(report.lines.count == 15)
+        let first = try JSONDecoder().decode(JSONValue.self, from: Data(report.lines[0].utf8))
+        #expect(first["offset"] == .number(0))
+        #expect(first["payload"]?["agentId"] != nil || first["payload"]?["bytes"] != nil)
+    }
+
+    @Test("inspect reports a CRC failure at its offset")
+    func inspectCorruption() throws {
+        var bytes = ByteBuffer(bytes: try Data(contentsOf: fixturesFolder.appendingPathComponent("CAPKB.eventstream")))
+        let firstFrameLength = Int(bytes.getInteger(at: 0, as: UInt32.self)!)
+        bytes.setInteger(bytes.getInteger(at: firstFrameLength + 20, as: UInt8.self)! ^ 0x01, at: firstFrameLength + 20)
+        let report = Inspect.report(bytes)
+        #expect(!report.isClean)
+        #expect(report.lines.count == 2)
+        let error = try JSONDecoder().decode(JSONValue.self, from: Data(report.lines[1].utf8))
+        #expect(error["error"] == .string("Message checksum mismatch"))
+        #expect(error["offset"] == .number(Double(firstFrameLength)))
+    }
+}
