@@ -18,6 +18,8 @@ final class TestHTTPServer: Sendable {
         let uri: String
         let headers: HTTPHeaders
         let body: String
+        /// When the request was complete.
+        let received: Date
 
         /// The path without the query.
         var path: String { String(self.uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)[0]) }
@@ -136,7 +138,7 @@ final class TestHTTPServer: Sendable {
                     body.writeBuffer(&chunk)
                 case .end:
                     guard let head else { continue }
-                    let request = Request(method: head.method, uri: head.uri, headers: head.headers, body: String(buffer: body))
+                    let request = Request(method: head.method, uri: head.uri, headers: head.headers, body: String(buffer: body), received: Date())
                     log.requests.withLock { $0.append(request) }
                     guard let response = await handler(request) else {
                         try await Task.sleep(for: .seconds(60))
@@ -274,5 +276,18 @@ enum STSDocuments {
           <RequestId>0b1c2d3e-0000-4000-8000-000000000003</RequestId>
         </ErrorResponse>
         """
+    }
+}
+
+/// A thread-safe counter for test servers.
+final class Counter: Sendable {
+    private let value = Mutex(0)
+
+    /// Adds one and returns the new value.
+    func increment() -> Int {
+        self.value.withLock { value in
+            value += 1
+            return value
+        }
     }
 }
