@@ -20,7 +20,11 @@ struct CredentialProviderChainTests {
         ]
     }
 
-    static func chain(_ variables: [String: String], home: String?, configuration: CredentialProviderChain.Configuration = .init()) throws
+    static func chain(
+        _ variables: [String: String],
+        home: String?,
+        configuration: CredentialProviderChain.Configuration = .init()
+    ) throws
         -> CredentialProviderChain
     {
         try CredentialProviderChain(
@@ -88,6 +92,24 @@ struct CredentialProviderChainTests {
                 #expect(try await chain.credentials().accessKeyID == TestKeys.accessKeyID)
                 #expect(try await chain.credentials().accessKeyID == TestKeys.accessKeyID)
                 #expect(server.requests.count == 2)
+            }
+        }
+    }
+
+    @Test("expired credentials from the endpoint are an error naming the source, never the secret")
+    func expiredFromEndpoint() async throws {
+        let handler: TestHTTPServer.Handler = { _ in .json(TestKeys.document(expiration: "2020-01-01T00:00:00Z")) }
+        try await TestHTTPServer.withServer(handler) { server in
+            try await withHTTPClient { client in
+                let chain = try CredentialProviderChain(
+                    environment: AWSEnvironment(variables: ["AWS_CONTAINER_CREDENTIALS_FULL_URI": server.baseURL + "/creds"], homeDirectory: nil),
+                    httpClient: client,
+                    logger: quietLogger
+                )
+                let error = try await #require(throws: AWSAccessError.credentialsExpired) { try await chain.credentials() }
+                #expect(error.detail.hasPrefix("container credentials endpoint \(server.baseURL)"))
+                #expect(error.detail.contains("2020-01-01"))
+                #expect(!TestKeys.leaksSecret(error.description))
             }
         }
     }

@@ -72,7 +72,11 @@ struct RefreshingCredentialsTests {
             // The first credentials are inside the expiry margin at once; the refreshed ones are not.
             return ScriptedProvider.credentials(number, expiresIn: number == 1 ? 5 : 3600)
         }
-        let cache = RefreshingCredentials(provider: provider, configuration: .init(refreshAhead: .seconds(120), expiryMargin: .seconds(60)), logger: quietLogger)
+        let cache = RefreshingCredentials(
+            provider: provider,
+            configuration: .init(refreshAhead: .seconds(120), expiryMargin: .seconds(60)),
+            logger: quietLogger
+        )
         #expect(try await cache.credentials().accessKeyID == "AKID-1")
         let keys = try await Self.concurrentKeys(cache, callers: 100)
         #expect(keys == ["AKID-2"])
@@ -83,7 +87,11 @@ struct RefreshingCredentialsTests {
     func refreshAhead() async throws {
         let provider = ScriptedProvider { ScriptedProvider.credentials($0, expiresIn: 5) }
         // Credentials living 5 s are always inside a 1-hour refresh-ahead window, never inside a zero margin.
-        let cache = RefreshingCredentials(provider: provider, configuration: .init(refreshAhead: .seconds(3600), expiryMargin: .zero), logger: quietLogger)
+        let cache = RefreshingCredentials(
+            provider: provider,
+            configuration: .init(refreshAhead: .seconds(3600), expiryMargin: .zero),
+            logger: quietLogger
+        )
         let first = try await cache.credentials()
         #expect(first.accessKeyID == "AKID-1")
         // Still valid: handed out at once, while a refresh starts behind it.
@@ -112,7 +120,11 @@ struct RefreshingCredentialsTests {
             guard number != 2 else { throw ScriptedFailure() }
             return ScriptedProvider.credentials(number, expiresIn: 60)
         }
-        let cache = RefreshingCredentials(provider: provider, configuration: .init(refreshAhead: .seconds(3600), expiryMargin: .zero), logger: quietLogger)
+        let cache = RefreshingCredentials(
+            provider: provider,
+            configuration: .init(refreshAhead: .seconds(3600), expiryMargin: .zero),
+            logger: quietLogger
+        )
         #expect(try await cache.credentials().accessKeyID == "AKID-1")
         #expect(try await cache.credentials().accessKeyID == "AKID-1")
         try await eventually("the background refresh was never attempted") { provider.fetches.count >= 2 }

@@ -27,7 +27,9 @@ struct RegionAndEndpointsTests {
             #expect(throws: AWSAccessError.malformedProfileFile) {
                 try AWSRegion.resolve(environment: AWSEnvironment(variables: [:], homeDirectory: home))
             }
-            #expect(try AWSRegion.resolve(environment: AWSEnvironment(variables: ["AWS_REGION": "eu-west-1"], homeDirectory: home)).name == "eu-west-1")
+            #expect(
+                try AWSRegion.resolve(environment: AWSEnvironment(variables: ["AWS_REGION": "eu-west-1"], homeDirectory: home)).name == "eu-west-1"
+            )
         }
     }
 

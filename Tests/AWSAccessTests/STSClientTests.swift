@@ -33,7 +33,11 @@ struct STSClientTests {
                 let identity = try await sts.getCallerIdentity(credentials: Self.credentials)
                 #expect(
                     identity
-                        == CallerIdentity(account: "123456789012", arn: "arn:aws:sts::123456789012:assumed-role/task-role/session", userID: "AROAEXAMPLEID:session")
+                        == CallerIdentity(
+                            account: "123456789012",
+                            arn: "arn:aws:sts::123456789012:assumed-role/task-role/session",
+                            userID: "AROAEXAMPLEID:session"
+                        )
                 )
                 let request = try #require(server.requests.first)
                 #expect(request.headers.first(name: "Content-Type") == "application/x-www-form-urlencoded; charset=utf-8")
@@ -76,17 +80,25 @@ struct STSClientTests {
 
     @Test("an answer that is not STS's is reported by status or as malformed")
     func nonSTSAnswers() async throws {
-        try await TestHTTPServer.withServer({ _ in .text("<html>Bad Gateway</html>", status: .badGateway) }) { server in
+        let handler: TestHTTPServer.Handler = { _ in .text("<html>Bad Gateway</html>", status: .badGateway) }
+        try await TestHTTPServer.withServer(handler) { server in
             try await withHTTPClient { client in
                 let sts = STSClient(httpClient: client, region: AWSRegion("eu-west-1"), endpoint: server.baseURL)
-                let error = try await #require(throws: AWSAccessError.unexpectedStatus) { try await sts.getCallerIdentity(credentials: Self.credentials) }
+                let error = try await #require(throws: AWSAccessError.unexpectedStatus) {
+                    try await sts.getCallerIdentity(credentials: Self.credentials)
+                }
                 #expect(error.detail.contains("502"))
             }
         }
-        try await TestHTTPServer.withServer({ _ in .xml("<GetCallerIdentityResponse><GetCallerIdentityResult/></GetCallerIdentityResponse>") }) { server in
+        let incomplete: TestHTTPServer.Handler = { _ in
+            .xml("<GetCallerIdentityResponse><GetCallerIdentityResult/></GetCallerIdentityResponse>")
+        }
+        try await TestHTTPServer.withServer(incomplete) { server in
             try await withHTTPClient { client in
                 let sts = STSClient(httpClient: client, region: AWSRegion("eu-west-1"), endpoint: server.baseURL)
-                let error = try await #require(throws: AWSAccessError.malformedResponse) { try await sts.getCallerIdentity(credentials: Self.credentials) }
+                let error = try await #require(throws: AWSAccessError.malformedResponse) {
+                    try await sts.getCallerIdentity(credentials: Self.credentials)
+                }
                 #expect(error.detail.contains("Account"))
             }
         }
@@ -94,7 +106,8 @@ struct STSClientTests {
 
     @Test("a call that gets no answer times out")
     func timeout() async throws {
-        try await TestHTTPServer.withServer({ _ in nil }) { server in
+        let handler: TestHTTPServer.Handler = { _ in nil }
+        try await TestHTTPServer.withServer(handler) { server in
             try await withHTTPClient { client in
                 let sts = STSClient(
                     httpClient: client,

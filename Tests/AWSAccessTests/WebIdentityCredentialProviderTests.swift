@@ -23,7 +23,8 @@ struct WebIdentityCredentialProviderTests {
         try await withTemporaryDirectory { directory in
             let tokenFile = directory + "/token"
             try writeFile(tokenFile, "eyJhbGciOiJSUzI1NiJ9.first.signature\n")
-            try await TestHTTPServer.withServer({ _ in .xml(STSDocuments.assumedRole(expiration: "2099-01-01T00:00:00.000Z")) }) { server in
+            let handler: TestHTTPServer.Handler = { _ in .xml(STSDocuments.assumedRole(expiration: "2099-01-01T00:00:00.000Z")) }
+            try await TestHTTPServer.withServer(handler) { server in
                 try await withHTTPClient { client in
                     let provider = try #require(
                         try WebIdentityCredentialProvider(environment: Self.environment(tokenFile: tokenFile, server: server), httpClient: client)
@@ -55,10 +56,14 @@ struct WebIdentityCredentialProviderTests {
 
     @Test("a missing token file is an error naming the file")
     func missingTokenFile() async throws {
-        try await TestHTTPServer.withServer({ _ in .xml(STSDocuments.assumedRole()) }) { server in
+        let handler: TestHTTPServer.Handler = { _ in .xml(STSDocuments.assumedRole()) }
+        try await TestHTTPServer.withServer(handler) { server in
             try await withHTTPClient { client in
                 let provider = try #require(
-                    try WebIdentityCredentialProvider(environment: Self.environment(tokenFile: "/nonexistent/token", server: server), httpClient: client)
+                    try WebIdentityCredentialProvider(
+                        environment: Self.environment(tokenFile: "/nonexistent/token", server: server),
+                        httpClient: client
+                    )
                 )
                 let error = try await #require(throws: AWSAccessError.unreadableFile) { try await provider.credentials() }
                 #expect(error.detail.contains("/nonexistent/token"))
@@ -74,7 +79,10 @@ struct WebIdentityCredentialProviderTests {
             let tokenFile = directory + "/token"
             try writeFile(tokenFile, "secret.jwt.token")
             let handler: TestHTTPServer.Handler = { request in
-                .xml(STSDocuments.error(code: "InvalidIdentityToken", message: "Token \(request.formFields["WebIdentityToken"] ?? "") is bad"), status: .badRequest)
+                .xml(
+                    STSDocuments.error(code: "InvalidIdentityToken", message: "Token \(request.formFields["WebIdentityToken"] ?? "") is bad"),
+                    status: .badRequest
+                )
             }
             try await TestHTTPServer.withServer(handler) { server in
                 try await withHTTPClient { client in
