@@ -72,9 +72,7 @@ public struct STSClient: Sendable {
         roleARN: String,
         roleSessionName: String,
         webIdentityToken: String
-    ) async throws
-        -> AWSCredentials
-    {
+    ) async throws -> AWSCredentials {
         let action = "AssumeRoleWithWebIdentity"
         let fields = try await self.call(
             action: action,

@@ -25,9 +25,7 @@ extension SigV4Signer {
         body: ByteBuffer,
         credentials: AWSCredentials,
         date: Date = Date()
-    ) throws
-        -> SigV4Signature
-    {
+    ) throws -> SigV4Signature {
         guard let url = URL(string: request.url), let host = url.host, !host.isEmpty,
             let components = URLComponents(url: url, resolvingAgainstBaseURL: true)
         else {
