@@ -35,6 +35,7 @@ public struct AWSAccessError: Error, Equatable, CustomStringConvertible {
         lhs.code == rhs.code
     }
 
+    /// The kind and the detail, for logs.
     public var description: String {
         "AWSAccessError.\(self.code): \(self.detail)"
     }

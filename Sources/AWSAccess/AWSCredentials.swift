@@ -30,6 +30,7 @@ public struct AWSCredentials: Sendable, Equatable, CustomStringConvertible, Cust
         self.expiration = expiration
     }
 
+    /// The access key id and expiration; the secrets redacted.
     public var description: String {
         let token = self.sessionToken == nil ? "nil" : "<redacted>"
         let expiration = self.expiration.map { "\($0)" } ?? "nil"
@@ -37,8 +38,10 @@ public struct AWSCredentials: Sendable, Equatable, CustomStringConvertible, Cust
             "AWSCredentials(accessKeyID: \(self.accessKeyID), secretAccessKey: <redacted>, sessionToken: \(token), expiration: \(expiration))"
     }
 
+    /// The same as ``description``, so debug printing redacts too.
     public var debugDescription: String { self.description }
 
+    /// The fields for `dump` and debuggers, the secrets redacted.
     public var customMirror: Mirror {
         Mirror(
             self,

@@ -12,6 +12,15 @@ public struct AWSEndpoints: Sendable, Equatable {
     /// STS: `https://sts.{region}.amazonaws.com`.
     public let sts: String
 
+    /// Uses explicit endpoints, such as a local MockBedrock in a test.
+    /// - Parameters:
+    ///   - bedrockAgentRuntime: The Bedrock Agent Runtime base URL, without a trailing slash.
+    ///   - sts: The STS base URL, without a trailing slash.
+    public init(bedrockAgentRuntime: String, sts: String) {
+        self.bedrockAgentRuntime = bedrockAgentRuntime
+        self.sts = sts
+    }
+
     /// Resolves the endpoints for a region.
     /// - Parameters:
     ///   - region: The region of the default endpoints.

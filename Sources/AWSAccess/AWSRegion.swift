@@ -27,5 +27,6 @@ public struct AWSRegion: Sendable, Hashable, CustomStringConvertible {
         self.name.hasPrefix("cn-") ? "amazonaws.com.cn" : "amazonaws.com"
     }
 
+    /// The region's name.
     public var description: String { self.name }
 }

@@ -48,6 +48,7 @@ public struct ContainerCredentialProvider: CredentialProvider {
     /// Hosts that plain http may reach besides loopback addresses.
     private static let allowedHTTPHosts = ["169.254.170.2", "169.254.170.23", "fd00:ec2::23"]
 
+    /// The endpoint's scheme, host and port (the path can identify the task and is left out).
     public let source: CredentialSource
     private let url: String
     private let authorization: Authorization
@@ -96,6 +97,7 @@ public struct ContainerCredentialProvider: CredentialProvider {
         self.configuration = configuration
     }
 
+    /// Fetches the credentials document, with the authorization token when one is configured.
     public func credentials() async throws -> AWSCredentials {
         var request = HTTPClientRequest(url: self.url)
         request.headers.add(name: "Accept", value: "application/json")

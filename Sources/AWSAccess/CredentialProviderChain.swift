@@ -64,6 +64,7 @@ public struct CredentialProviderChain: CredentialProvider {
         self.provider = RefreshingCredentials(provider: provider, configuration: configuration.refresh, logger: logger)
     }
 
+    /// The chosen source's credentials, cached and refreshed ahead of expiry.
     public func credentials() async throws -> AWSCredentials {
         try await self.provider.credentials()
     }

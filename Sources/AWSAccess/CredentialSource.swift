@@ -23,6 +23,7 @@ public enum CredentialSource: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
+    /// A readable description for logs and errors, such as `profile 'dev' in /root/.aws/credentials`.
     public var description: String {
         switch self {
         case .environment:

@@ -1,6 +1,7 @@
 /// Credentials from `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY` and `AWS_SESSION_TOKEN`: the first
 /// source of the chain, for development and for platforms that inject keys.
 public struct EnvironmentCredentialProvider: CredentialProvider {
+    /// Always ``CredentialSource/environment``.
     public var source: CredentialSource { .environment }
     private let keys: AWSCredentials
 
@@ -26,6 +27,7 @@ public struct EnvironmentCredentialProvider: CredentialProvider {
         }
     }
 
+    /// The keys read when the provider was created.
     public func credentials() async throws -> AWSCredentials {
         self.keys
     }

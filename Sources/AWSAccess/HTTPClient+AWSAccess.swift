@@ -3,10 +3,9 @@ import NIOCore
 import NIOHTTP1
 
 extension HTTPClient {
-    /// A complete answer to a small request: status, headers and the whole body.
+    /// A complete answer to a small request: the status and the whole body.
     struct CollectedResponse: Sendable {
         let status: HTTPResponseStatus
-        let headers: HTTPHeaders
         let body: ByteBuffer
 
         /// The body as UTF-8 text.
@@ -39,7 +38,7 @@ extension HTTPClient {
             return try await withThrowingTaskGroup(of: CollectedResponse?.self) { group in
                 group.addTask {
                     let body = try await response.body.collect(upTo: maxBodySize)
-                    return CollectedResponse(status: response.status, headers: response.headers, body: body)
+                    return CollectedResponse(status: response.status, body: body)
                 }
                 group.addTask {
                     try await _Concurrency.Task.sleep(for: .nanoseconds(max(0, (deadline - NIODeadline.now()).nanoseconds)))

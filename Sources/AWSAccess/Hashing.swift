@@ -4,36 +4,22 @@ import CLibCrypto
 enum Hashing {
     /// The SHA-256 digest of `bytes`.
     static func sha256(_ bytes: some Collection<UInt8>) -> [UInt8] {
-        var digest = [UInt8](repeating: 0, count: Int(SHA256_DIGEST_LENGTH))
-        var length: UInt32 = 0
-        let hash: ([UInt8]) -> Void = { input in
-            input.withUnsafeBytes { buffer in
-                _ = EVP_Digest(buffer.baseAddress, buffer.count, &digest, &length, EVP_sha256(), nil)
-            }
+        Self.withContiguousBytes(bytes) { input in
+            var digest = [UInt8](repeating: 0, count: Int(SHA256_DIGEST_LENGTH))
+            var length: UInt32 = 0
+            _ = EVP_Digest(input.baseAddress, input.count, &digest, &length, EVP_sha256(), nil)
+            return digest
         }
-        hash(Array(bytes))
-        return digest
     }
 
     /// The HMAC-SHA256 of `data` under `key`.
     static func hmacSHA256(key: [UInt8], data: some Collection<UInt8>) -> [UInt8] {
-        var mac = [UInt8](repeating: 0, count: Int(EVP_MAX_MD_SIZE))
-        var length: UInt32 = 0
-        let input = Array(data)
-        key.withUnsafeBytes { keyBuffer in
-            input.withUnsafeBytes { dataBuffer in
-                _ = HMAC(
-                    EVP_sha256(),
-                    keyBuffer.baseAddress,
-                    Int32(keyBuffer.count),
-                    dataBuffer.baseAddress?.assumingMemoryBound(to: UInt8.self),
-                    dataBuffer.count,
-                    &mac,
-                    &length
-                )
-            }
+        Self.withContiguousBytes(data) { input in
+            var mac = [UInt8](repeating: 0, count: Int(EVP_MAX_MD_SIZE))
+            var length: UInt32 = 0
+            _ = HMAC(EVP_sha256(), key, Int32(key.count), input.baseAddress, input.count, &mac, &length)
+            return Array(mac.prefix(Int(length)))
         }
-        return Array(mac.prefix(Int(length)))
     }
 
     /// Lowercase hexadecimal, the form SigV4 uses for hashes and signatures.
@@ -46,5 +32,16 @@ enum Hashing {
             text.append(digits[Int(byte & 0x0f)])
         }
         return String(decoding: text, as: UTF8.self)
+    }
+
+    /// Runs `body` on the bytes in one buffer, copying them only when they are not stored that way.
+    private static func withContiguousBytes<Result>(
+        _ bytes: some Collection<UInt8>,
+        _ body: (UnsafeBufferPointer<UInt8>) -> Result
+    ) -> Result {
+        if let result = bytes.withContiguousStorageIfAvailable(body) {
+            return result
+        }
+        return Array(bytes).withUnsafeBufferPointer(body)
     }
 }

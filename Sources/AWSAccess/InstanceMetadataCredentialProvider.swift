@@ -31,6 +31,7 @@ public struct InstanceMetadataCredentialProvider: CredentialProvider {
 
     private static let credentialsPath = "/latest/meta-data/iam/security-credentials/"
 
+    /// The instance metadata endpoint in use.
     public var source: CredentialSource { .instanceMetadata(endpoint: self.endpoint) }
     private let endpoint: String
     private let httpClient: HTTPClient
@@ -59,6 +60,7 @@ public struct InstanceMetadataCredentialProvider: CredentialProvider {
         self.configuration = configuration
     }
 
+    /// Asks for a session token, the role name and the role's credentials.
     public func credentials() async throws -> AWSCredentials {
         var tokenRequest = HTTPClientRequest(url: self.endpoint + "/latest/api/token")
         tokenRequest.method = .PUT

@@ -4,6 +4,7 @@
 /// Profiles that assume a role, use SSO or run a `credential_process` are not supported; a profile
 /// without static keys is passed over, as the SDKs pass over a profile without credentials.
 public struct ProfileCredentialProvider: CredentialProvider {
+    /// The profile and the file its keys were read from.
     public let source: CredentialSource
     private let keys: AWSCredentials
 
@@ -44,6 +45,7 @@ public struct ProfileCredentialProvider: CredentialProvider {
         return nil
     }
 
+    /// The keys read when the provider was created.
     public func credentials() async throws -> AWSCredentials {
         self.keys
     }

@@ -48,6 +48,7 @@ public final class RefreshingCredentials: CredentialProvider {
         case wait(startRefresh: Bool)
     }
 
+    /// The wrapped provider's source.
     public var source: CredentialSource { self.provider.source }
     private let provider: any CredentialProvider
     private let configuration: Configuration
@@ -65,6 +66,9 @@ public final class RefreshingCredentials: CredentialProvider {
         self.logger = logger
     }
 
+    /// Cached credentials, or fresh ones after waiting for the single refresh in flight.
+    /// - Throws: The refresh's error, ``AWSAccessError/credentialsExpired``, or `CancellationError`
+    ///   when the calling task is cancelled while waiting.
     public func credentials() async throws -> AWSCredentials {
         let waiterID = self.state.withLock { state in
             defer { state.nextWaiterID += 1 }

@@ -68,9 +68,11 @@ public struct STSClient: Sendable {
     ///   - roleSessionName: The name of the role session, shown in CloudTrail.
     ///   - webIdentityToken: The token.
     /// - Throws: ``STSError`` when STS refuses, ``AWSAccessError`` otherwise.
-    public func assumeRoleWithWebIdentity(roleARN: String, roleSessionName: String, webIdentityToken: String) async throws
-        -> AWSCredentials
-    {
+    public func assumeRoleWithWebIdentity(
+        roleARN: String,
+        roleSessionName: String,
+        webIdentityToken: String
+    ) async throws -> AWSCredentials {
         let action = "AssumeRoleWithWebIdentity"
         let fields = try await self.call(
             action: action,

@@ -5,6 +5,7 @@
 public struct STSError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The error code STS reports, such as `InvalidClientTokenId`.
     public struct Code: RawRepresentable, Sendable, Hashable, CustomStringConvertible {
+        /// The code as STS writes it.
         public let rawValue: String
 
         /// Creates a code from its text.
@@ -31,6 +32,7 @@ public struct STSError: Error, Sendable, Equatable, CustomStringConvertible {
         /// The identity provider could not be reached by STS (AssumeRoleWithWebIdentity).
         public static let idpCommunicationError = Code(rawValue: "IDPCommunicationError")
 
+        /// The code as STS writes it.
         public var description: String { self.rawValue }
     }
 
@@ -45,6 +47,7 @@ public struct STSError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The request id, for AWS support.
     public let requestID: String?
 
+    /// Action, status, code, message and request id, for logs.
     public var description: String {
         "STS \(self.action) failed with HTTP \(self.statusCode) \(self.code): \(self.message)"
             + (self.requestID.map { " (request id \($0))" } ?? "")

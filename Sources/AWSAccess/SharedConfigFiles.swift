@@ -19,9 +19,11 @@ struct SharedConfigFiles {
     init(environment: AWSEnvironment) throws {
         self.profileName = environment["AWS_PROFILE"] ?? "default"
         self.profileIsExplicit = environment["AWS_PROFILE"] != nil
-        let credentialsPath = environment["AWS_SHARED_CREDENTIALS_FILE"].map(environment.expandingHome)
+        let credentialsPath =
+            environment["AWS_SHARED_CREDENTIALS_FILE"].map(environment.expandingHome)
             ?? environment.homeDirectory.map { $0 + "/.aws/credentials" }
-        let configPath = environment["AWS_CONFIG_FILE"].map(environment.expandingHome)
+        let configPath =
+            environment["AWS_CONFIG_FILE"].map(environment.expandingHome)
             ?? environment.homeDirectory.map { $0 + "/.aws/config" }
         self.credentials = try credentialsPath.map { ($0, try ProfileFile.load(path: $0)) }
         self.config = try configPath.map { ($0, try ProfileFile.load(path: $0)) }

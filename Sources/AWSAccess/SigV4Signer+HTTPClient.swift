@@ -1,9 +1,10 @@
 import AsyncHTTPClient
+import NIOCore
+import NIOHTTP1
+
 import struct Foundation.Date
 import struct Foundation.URL
 import struct Foundation.URLComponents
-import NIOCore
-import NIOHTTP1
 
 extension SigV4Signer {
     /// Signs an AsyncHTTPClient request and sets its body.
@@ -19,13 +20,17 @@ extension SigV4Signer {
     ///   - date: The signing time.
     /// - Throws: ``AWSAccessError/invalidRequest`` when the URL has no host.
     @discardableResult
-    public func sign(_ request: inout HTTPClientRequest, body: ByteBuffer, credentials: AWSCredentials, date: Date = Date()) throws
-        -> SigV4Signature
-    {
+    public func sign(
+        _ request: inout HTTPClientRequest,
+        body: ByteBuffer,
+        credentials: AWSCredentials,
+        date: Date = Date()
+    ) throws -> SigV4Signature {
         guard let url = URL(string: request.url), let host = url.host, !host.isEmpty,
             let components = URLComponents(url: url, resolvingAgainstBaseURL: true)
         else {
-            throw AWSAccessError.invalidRequest("cannot sign a request to '\(request.url)': not an absolute URL with a host")
+            let target = request.url.split(separator: "?", maxSplits: 1).first.map(String.init) ?? ""
+            throw AWSAccessError.invalidRequest("cannot sign a request to '\(target)': not an absolute URL with a host")
         }
         if !request.headers.contains(name: "host") {
             let defaultPort = url.scheme?.lowercased() == "https" ? 443 : 80

@@ -1,5 +1,6 @@
-import struct Foundation.Date
 import NIOHTTP1
+
+import struct Foundation.Date
 
 /// Signs requests with AWS Signature Version 4, and verifies received signatures.
 ///

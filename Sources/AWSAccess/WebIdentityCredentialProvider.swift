@@ -7,6 +7,7 @@ import Foundation
 ///
 /// The token file is read again at every fetch, since the kubelet rotates the token in place.
 public struct WebIdentityCredentialProvider: CredentialProvider {
+    /// The role assumed.
     public var source: CredentialSource { .webIdentity(roleARN: self.roleARN) }
     private let tokenFile: String
     private let roleARN: String
@@ -44,6 +45,7 @@ public struct WebIdentityCredentialProvider: CredentialProvider {
         )
     }
 
+    /// Reads the token file and exchanges the token at STS.
     public func credentials() async throws -> AWSCredentials {
         let token: String
         do {

@@ -1,6 +1,6 @@
 import AsyncHTTPClient
-import NIOHTTP1
 import Foundation
+import NIOHTTP1
 import Testing
 
 @testable import AWSAccess
@@ -13,9 +13,13 @@ struct ContainerCredentialProviderTests {
 
     @Test("a relative URI is fetched from the ECS endpoint without an authorization header")
     func relativeURI() async throws {
-        try await TestHTTPServer.withServer({ _ in .json(TestKeys.document(expiration: "2099-01-01T00:00:00.123Z")) }) { server in
+        let handler: TestHTTPServer.Handler = { _ in .json(TestKeys.document(expiration: "2099-01-01T00:00:00.123Z")) }
+        try await TestHTTPServer.withServer(handler) { server in
             try await withHTTPClient { client in
-                let environment = AWSEnvironment(variables: ["AWS_CONTAINER_CREDENTIALS_RELATIVE_URI": "/v2/credentials/task-guid"], homeDirectory: nil)
+                let environment = AWSEnvironment(
+                    variables: ["AWS_CONTAINER_CREDENTIALS_RELATIVE_URI": "/v2/credentials/task-guid"],
+                    homeDirectory: nil
+                )
                 let provider = try #require(
                     try ContainerCredentialProvider(environment: environment, httpClient: client, configuration: Self.configuration(server))
                 )
@@ -35,7 +39,8 @@ struct ContainerCredentialProviderTests {
 
     @Test("a full URI sends AWS_CONTAINER_AUTHORIZATION_TOKEN")
     func fullURIWithToken() async throws {
-        try await TestHTTPServer.withServer({ _ in .json(TestKeys.document()) }) { server in
+        let handler: TestHTTPServer.Handler = { _ in .json(TestKeys.document()) }
+        try await TestHTTPServer.withServer(handler) { server in
             try await withHTTPClient { client in
                 let environment = AWSEnvironment(
                     variables: ["AWS_CONTAINER_CREDENTIALS_FULL_URI": server.baseURL + "/creds", "AWS_CONTAINER_AUTHORIZATION_TOKEN": "Basic abc"],
@@ -51,7 +56,8 @@ struct ContainerCredentialProviderTests {
     @Test("the token file (EKS Pod Identity) is read at every fetch and wins over the token variable")
     func tokenFile() async throws {
         try await withTemporaryDirectory { directory in
-            try await TestHTTPServer.withServer({ _ in .json(TestKeys.document()) }) { server in
+            let handler: TestHTTPServer.Handler = { _ in .json(TestKeys.document()) }
+            try await TestHTTPServer.withServer(handler) { server in
                 try await withHTTPClient { client in
                     let tokenFile = directory + "/eks-pod-identity-token"
                     try writeFile(tokenFile, "first-token\n")
@@ -89,19 +95,25 @@ struct ContainerCredentialProviderTests {
         }
     }
 
-    @Test("plain http is allowed to loopback and the ECS and EKS addresses, https anywhere", arguments: [
-        "http://127.0.0.1/creds", "http://127.10.20.30:8080/creds", "http://localhost/creds", "http://[::1]/creds",
-        "http://169.254.170.2/v2/credentials", "http://169.254.170.23/v1/credentials", "http://[fd00:ec2::23]/v1/credentials",
-        "https://credentials.example.com/creds",
-    ])
+    @Test(
+        "plain http is allowed to loopback and the ECS and EKS addresses, https anywhere",
+        arguments: [
+            "http://127.0.0.1/creds", "http://127.10.20.30:8080/creds", "http://localhost/creds", "http://[::1]/creds",
+            "http://169.254.170.2/v2/credentials", "http://169.254.170.23/v1/credentials", "http://[fd00:ec2::23]/v1/credentials",
+            "https://credentials.example.com/creds",
+        ]
+    )
     func allowedHosts(uri: String) throws {
         let environment = AWSEnvironment(variables: ["AWS_CONTAINER_CREDENTIALS_FULL_URI": uri], homeDirectory: nil)
         #expect(try ContainerCredentialProvider(environment: environment, httpClient: .shared) != nil)
     }
 
-    @Test("plain http to any other host is refused", arguments: [
-        "http://example.com/creds", "http://169.254.169.254/latest", "http://10.0.0.1/creds", "http://[fd00:ec2::24]/creds", "not a url",
-    ])
+    @Test(
+        "plain http to any other host is refused",
+        arguments: [
+            "http://example.com/creds", "http://169.254.169.254/latest", "http://10.0.0.1/creds", "http://[fd00:ec2::24]/creds", "not a url",
+        ]
+    )
     func refusedHosts(uri: String) throws {
         let environment = AWSEnvironment(
             variables: ["AWS_CONTAINER_CREDENTIALS_FULL_URI": uri, "AWS_CONTAINER_AUTHORIZATION_TOKEN": "secret-token"],
@@ -114,14 +126,18 @@ struct ContainerCredentialProviderTests {
         #expect(!error.detail.contains("secret-token"))
     }
 
-    @Test("malformed credential JSON is an error naming the source, never the secret", arguments: [
-        "not json \(TestKeys.secretAccessKey)",
-        #"{"AccessKeyId":"AKID","SecretAccessKey":"\#(TestKeys.secretAccessKey)","Expiration":"2099-01-01T00:00:00Z"}"#,
-        #"{"AccessKeyId":"AKID","SecretAccessKey":"\#(TestKeys.secretAccessKey)","Token":"\#(TestKeys.sessionToken)","Expiration":"soon"}"#,
-        #"{"AccessKeyId":42,"SecretAccessKey":"\#(TestKeys.secretAccessKey)"}"#,
-    ])
+    @Test(
+        "malformed credential JSON is an error naming the source, never the secret",
+        arguments: [
+            "not json \(TestKeys.secretAccessKey)",
+            #"{"AccessKeyId":"AKID","SecretAccessKey":"\#(TestKeys.secretAccessKey)","Expiration":"2099-01-01T00:00:00Z"}"#,
+            #"{"AccessKeyId":"AKID","SecretAccessKey":"\#(TestKeys.secretAccessKey)","Token":"\#(TestKeys.sessionToken)","Expiration":"soon"}"#,
+            #"{"AccessKeyId":42,"SecretAccessKey":"\#(TestKeys.secretAccessKey)"}"#,
+        ]
+    )
     func malformedJSON(body: String) async throws {
-        try await TestHTTPServer.withServer({ _ in .json(body) }) { server in
+        let handler: TestHTTPServer.Handler = { _ in .json(body) }
+        try await TestHTTPServer.withServer(handler) { server in
             try await withHTTPClient { client in
                 let environment = AWSEnvironment(variables: ["AWS_CONTAINER_CREDENTIALS_RELATIVE_URI": "/creds"], homeDirectory: nil)
                 let provider = try #require(
@@ -136,7 +152,8 @@ struct ContainerCredentialProviderTests {
 
     @Test("an error status is reported with the source")
     func errorStatus() async throws {
-        try await TestHTTPServer.withServer({ _ in .json(#"{"code":"InvalidToken"}"#, status: .unauthorized) }) { server in
+        let handler: TestHTTPServer.Handler = { _ in .json(#"{"code":"InvalidToken"}"#, status: .unauthorized) }
+        try await TestHTTPServer.withServer(handler) { server in
             try await withHTTPClient { client in
                 let environment = AWSEnvironment(variables: ["AWS_CONTAINER_CREDENTIALS_RELATIVE_URI": "/creds"], homeDirectory: nil)
                 let provider = try #require(
@@ -161,7 +178,8 @@ struct ContainerCredentialProviderTests {
 
     @Test("an endpoint that never answers times out")
     func timeout() async throws {
-        try await TestHTTPServer.withServer({ _ in nil }) { server in
+        let handler: TestHTTPServer.Handler = { _ in nil }
+        try await TestHTTPServer.withServer(handler) { server in
             try await withHTTPClient { client in
                 let environment = AWSEnvironment(variables: ["AWS_CONTAINER_CREDENTIALS_RELATIVE_URI": "/creds"], homeDirectory: nil)
                 let provider = try #require(

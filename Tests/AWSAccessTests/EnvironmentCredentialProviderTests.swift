@@ -15,7 +15,10 @@ struct EnvironmentCredentialProviderTests {
         )
         let provider = try #require(try EnvironmentCredentialProvider(environment: environment))
         let credentials = try await provider.credentials()
-        #expect(credentials == AWSCredentials(accessKeyID: TestKeys.accessKeyID, secretAccessKey: TestKeys.secretAccessKey, sessionToken: TestKeys.sessionToken))
+        #expect(
+            credentials
+                == AWSCredentials(accessKeyID: TestKeys.accessKeyID, secretAccessKey: TestKeys.secretAccessKey, sessionToken: TestKeys.sessionToken)
+        )
         #expect(provider.source == .environment)
     }
 

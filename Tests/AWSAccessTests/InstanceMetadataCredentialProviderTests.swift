@@ -54,9 +54,15 @@ struct InstanceMetadataCredentialProviderTests {
         let disabled = AWSEnvironment(variables: ["AWS_EC2_METADATA_DISABLED": "TRUE"], homeDirectory: nil)
         #expect(try InstanceMetadataCredentialProvider(environment: disabled, httpClient: client) == nil)
         let ipv6 = AWSEnvironment(variables: ["AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE": "IPv6"], homeDirectory: nil)
-        #expect(try InstanceMetadataCredentialProvider(environment: ipv6, httpClient: client)?.source == .instanceMetadata(endpoint: "http://[fd00:ec2::254]"))
+        #expect(
+            try InstanceMetadataCredentialProvider(environment: ipv6, httpClient: client)?.source
+                == .instanceMetadata(endpoint: "http://[fd00:ec2::254]")
+        )
         let plain = AWSEnvironment(variables: [:], homeDirectory: nil)
-        #expect(try InstanceMetadataCredentialProvider(environment: plain, httpClient: client)?.source == .instanceMetadata(endpoint: "http://169.254.169.254"))
+        #expect(
+            try InstanceMetadataCredentialProvider(environment: plain, httpClient: client)?.source
+                == .instanceMetadata(endpoint: "http://169.254.169.254")
+        )
         let wrongMode = AWSEnvironment(variables: ["AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE": "IPv5"], homeDirectory: nil)
         #expect(throws: AWSAccessError.invalidEndpoint) { try InstanceMetadataCredentialProvider(environment: wrongMode, httpClient: client) }
     }

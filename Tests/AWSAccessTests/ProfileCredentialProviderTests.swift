@@ -28,14 +28,17 @@ struct ProfileCredentialProviderTests {
         #expect(file.sections["profile spaced"] == ["region": "us-west-2"])
     }
 
-    @Test("malformed files are errors naming the file and line, never the line's text", arguments: [
-        ("aws_secret_access_key = \(TestKeys.secretAccessKey)", 1),
-        ("[default]\naws_secret_access_key \(TestKeys.secretAccessKey)", 2),
-        ("[default\naws_secret_access_key = \(TestKeys.secretAccessKey)", 1),
-        ("[]\n", 1),
-        ("[default]\n = \(TestKeys.secretAccessKey)", 2),
-        ("[default]\n   \(TestKeys.secretAccessKey)", 2),
-    ])
+    @Test(
+        "malformed files are errors naming the file and line, never the line's text",
+        arguments: [
+            ("aws_secret_access_key = \(TestKeys.secretAccessKey)", 1),
+            ("[default]\naws_secret_access_key \(TestKeys.secretAccessKey)", 2),
+            ("[default\naws_secret_access_key = \(TestKeys.secretAccessKey)", 1),
+            ("[]\n", 1),
+            ("[default]\n = \(TestKeys.secretAccessKey)", 2),
+            ("[default]\n   \(TestKeys.secretAccessKey)", 2),
+        ]
+    )
     func malformed(contents: String, line: Int) throws {
         let error = try #require(throws: AWSAccessError.malformedProfileFile) {
             try ProfileFile(path: "/home/test/.aws/credentials", contents: contents)

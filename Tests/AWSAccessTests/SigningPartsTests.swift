@@ -43,13 +43,16 @@ struct SigningPartsTests {
         )
     }
 
-    @Test("X-Amz-Date is formatted from epoch seconds", arguments: [
-        (0.0, "19700101T000000Z"),
-        (1_440_938_160, "20150830T123600Z"),
-        (951_782_400, "20000229T000000Z"),
-        (4_102_444_799.9, "20991231T235959Z"),
-        (-1.5, "19691231T235958Z"),
-    ])
+    @Test(
+        "X-Amz-Date is formatted from epoch seconds",
+        arguments: [
+            (0.0, "19700101T000000Z"),
+            (1_440_938_160, "20150830T123600Z"),
+            (951_782_400, "20000229T000000Z"),
+            (4_102_444_799.9, "20991231T235959Z"),
+            (-1.5, "19691231T235958Z"),
+        ]
+    )
     func amzDate(seconds: Double, expected: String) {
         let date = Date(timeIntervalSince1970: seconds)
         #expect(AWSDateFormat.amzDate(date) == expected)
@@ -57,24 +60,30 @@ struct SigningPartsTests {
         #expect(AWSDateFormat.parseAmzDate(expected) == Date(timeIntervalSince1970: seconds.rounded(.down)))
     }
 
-    @Test("ISO-8601 expirations parse with and without fractional seconds and offsets", arguments: [
-        ("2015-08-30T12:36:00Z", 1_440_938_160.0),
-        ("2015-08-30T12:36:00.250Z", 1_440_938_160.25),
-        ("2015-08-30T12:36:00.123456789Z", 1_440_938_160.123456789),
-        ("2015-08-30T14:36:00+02:00", 1_440_938_160.0),
-        ("2015-08-30T10:36:00-0200", 1_440_938_160.0),
-        ("2015-08-30t12:36:00z", 1_440_938_160.0),
-        (" 2024-02-29T00:00:00Z\n", 1_709_164_800.0),
-    ])
+    @Test(
+        "ISO-8601 expirations parse with and without fractional seconds and offsets",
+        arguments: [
+            ("2015-08-30T12:36:00Z", 1_440_938_160.0),
+            ("2015-08-30T12:36:00.250Z", 1_440_938_160.25),
+            ("2015-08-30T12:36:00.123456789Z", 1_440_938_160.123456789),
+            ("2015-08-30T14:36:00+02:00", 1_440_938_160.0),
+            ("2015-08-30T10:36:00-0200", 1_440_938_160.0),
+            ("2015-08-30t12:36:00z", 1_440_938_160.0),
+            (" 2024-02-29T00:00:00Z\n", 1_709_164_800.0),
+        ]
+    )
     func iso8601(text: String, seconds: Double) throws {
         let date = try #require(AWSDateFormat.parseISO8601(text))
         #expect(abs(date.timeIntervalSince1970 - seconds) < 0.000_001)
     }
 
-    @Test("malformed ISO-8601 times are rejected", arguments: [
-        "", "2015-08-30", "2015-08-30T12:36:00", "2015-13-30T12:36:00Z", "2015-08-30T25:00:00Z", "2015-08-30T12:36:00.Z",
-        "2015-08-30T12:36:00ZZ", "yesterday", "2015-08-30T12:36:00+2",
-    ])
+    @Test(
+        "malformed ISO-8601 times are rejected",
+        arguments: [
+            "", "2015-08-30", "2015-08-30T12:36:00", "2015-13-30T12:36:00Z", "2015-08-30T25:00:00Z", "2015-08-30T12:36:00.Z",
+            "2015-08-30T12:36:00ZZ", "yesterday", "2015-08-30T12:36:00+2",
+        ]
+    )
     func iso8601Malformed(text: String) {
         #expect(AWSDateFormat.parseISO8601(text) == nil)
     }

@@ -5,6 +5,7 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 import Synchronization
+import Testing
 
 @testable import AWSAccess
 
@@ -17,6 +18,8 @@ final class TestHTTPServer: Sendable {
         let uri: String
         let headers: HTTPHeaders
         let body: String
+        /// When the request was complete.
+        let received: Date
 
         /// The path without the query.
         var path: String { String(self.uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)[0]) }
@@ -135,7 +138,7 @@ final class TestHTTPServer: Sendable {
                     body.writeBuffer(&chunk)
                 case .end:
                     guard let head else { continue }
-                    let request = Request(method: head.method, uri: head.uri, headers: head.headers, body: String(buffer: body))
+                    let request = Request(method: head.method, uri: head.uri, headers: head.headers, body: String(buffer: body), received: Date())
                     log.requests.withLock { $0.append(request) }
                     guard let response = await handler(request) else {
                         try await Task.sleep(for: .seconds(60))
@@ -202,5 +205,89 @@ enum TestKeys {
     /// Whether a text leaks one of the secrets.
     static func leaksSecret(_ text: String) -> Bool {
         text.contains(secretAccessKey) || text.contains(sessionToken)
+    }
+}
+
+extension TestHTTPServer.Request {
+    /// The request as a SigV4 verifier sees it.
+    var sigV4Request: SigV4Request {
+        let parts = self.uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
+        return SigV4Request(
+            method: self.method.rawValue,
+            path: String(parts[0]),
+            query: parts.count > 1 ? String(parts[1]) : nil,
+            headers: self.headers,
+            payloadHash: SigV4Signer.payloadHash(of: Array(self.body.utf8))
+        )
+    }
+}
+
+/// Waits until `condition` holds, checking every 10 ms for at most 5 s; records an issue if it never does.
+/// Used to wait for background work, never to assert on timing.
+func eventually(_ comment: Comment, _ condition: () async throws -> Bool, sourceLocation: SourceLocation = #_sourceLocation) async throws {
+    for _ in 0..<500 {
+        if try await condition() { return }
+        try await Task.sleep(for: .milliseconds(10))
+    }
+    Issue.record(comment, sourceLocation: sourceLocation)
+}
+
+/// STS answers as STS writes them.
+enum STSDocuments {
+    static func callerIdentity(account: String = "123456789012") -> String {
+        """
+        <GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">
+          <GetCallerIdentityResult>
+            <Arn>arn:aws:sts::\(account):assumed-role/task-role/session</Arn>
+            <UserId>AROAEXAMPLEID:session</UserId>
+            <Account>\(account)</Account>
+          </GetCallerIdentityResult>
+          <ResponseMetadata><RequestId>0b1c2d3e-0000-4000-8000-000000000001</RequestId></ResponseMetadata>
+        </GetCallerIdentityResponse>
+        """
+    }
+
+    static func assumedRole(accessKeyID: String = TestKeys.accessKeyID, expiration: String = "2099-01-01T00:00:00Z") -> String {
+        """
+        <AssumeRoleWithWebIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">
+          <AssumeRoleWithWebIdentityResult>
+            <SubjectFromWebIdentityToken>system:serviceaccount:agents:streamer</SubjectFromWebIdentityToken>
+            <AssumedRoleUser>
+              <Arn>arn:aws:sts::123456789012:assumed-role/web-role/streamer</Arn>
+              <AssumedRoleId>AROAEXAMPLEID:streamer</AssumedRoleId>
+            </AssumedRoleUser>
+            <Credentials>
+              <SessionToken>\(TestKeys.sessionToken)</SessionToken>
+              <SecretAccessKey>\(TestKeys.secretAccessKey)</SecretAccessKey>
+              <Expiration>\(expiration)</Expiration>
+              <AccessKeyId>\(accessKeyID)</AccessKeyId>
+            </Credentials>
+            <Audience>sts.amazonaws.com</Audience>
+          </AssumeRoleWithWebIdentityResult>
+          <ResponseMetadata><RequestId>0b1c2d3e-0000-4000-8000-000000000002</RequestId></ResponseMetadata>
+        </AssumeRoleWithWebIdentityResponse>
+        """
+    }
+
+    static func error(code: String, message: String) -> String {
+        """
+        <ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">
+          <Error><Type>Sender</Type><Code>\(code)</Code><Message>\(message)</Message></Error>
+          <RequestId>0b1c2d3e-0000-4000-8000-000000000003</RequestId>
+        </ErrorResponse>
+        """
+    }
+}
+
+/// A thread-safe counter for test servers.
+final class Counter: Sendable {
+    private let value = Mutex(0)
+
+    /// Adds one and returns the new value.
+    func increment() -> Int {
+        self.value.withLock { value in
+            value += 1
+            return value
+        }
     }
 }
