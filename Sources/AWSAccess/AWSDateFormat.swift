@@ -2,9 +2,9 @@ import struct Foundation.Date
 
 /// The time formats of AWS: SigV4's `yyyyMMdd'T'HHmmss'Z'` and the ISO-8601 expirations of
 /// credential documents, computed from epoch seconds so that no locale or calendar setting matters.
-enum AWSDateFormat {
+public enum AWSDateFormat {
     /// `20150830T123600Z`: the `X-Amz-Date` header and the string-to-sign time.
-    static func amzDate(_ date: Date) -> String {
+    public static func amzDate(_ date: Date) -> String {
         let (day, seconds) = Self.split(date)
         let (year, month, dayOfMonth) = Self.civil(fromDays: day)
         return Self.digits(year, 4) + Self.digits(month, 2) + Self.digits(dayOfMonth, 2) + "T"
@@ -12,12 +12,12 @@ enum AWSDateFormat {
     }
 
     /// `20150830`: the date of the credential scope.
-    static func dateStamp(_ date: Date) -> String {
+    public static func dateStamp(_ date: Date) -> String {
         String(Self.amzDate(date).prefix(8))
     }
 
     /// Parses `20150830T123600Z`, the `X-Amz-Date` of a received request.
-    static func parseAmzDate(_ text: String) -> Date? {
+    public static func parseAmzDate(_ text: String) -> Date? {
         let bytes = Array(text.utf8)
         guard bytes.count == 16, bytes[8] == UInt8(ascii: "T"), bytes[15] == UInt8(ascii: "Z"),
             let year = Self.number(bytes[0..<4]), let month = Self.number(bytes[4..<6]),
@@ -29,7 +29,7 @@ enum AWSDateFormat {
 
     /// Parses an ISO-8601 / RFC 3339 time such as `2024-05-01T12:00:00Z`, `2024-05-01T12:00:00.123456Z`
     /// or `2024-05-01T12:00:00+02:00`, as credential endpoints and STS write expirations.
-    static func parseISO8601(_ text: String) -> Date? {
+    public static func parseISO8601(_ text: String) -> Date? {
         let bytes = Array(text.trimmingASCIIWhitespace().utf8)
         guard bytes.count >= 20, bytes[4] == UInt8(ascii: "-"), bytes[7] == UInt8(ascii: "-"),
             [UInt8(ascii: "T"), UInt8(ascii: "t"), UInt8(ascii: " ")].contains(bytes[10]),

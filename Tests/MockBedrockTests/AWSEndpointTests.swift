@@ -2,6 +2,8 @@ import AWSAccess
 import AsyncHTTPClient
 import BedrockAgentRuntime
 import Foundation
+import NIOCore
+import NIOFoundationCompat
 import NIOHTTP1
 import Testing
 

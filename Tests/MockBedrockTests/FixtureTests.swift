@@ -2,6 +2,8 @@ import BedrockAgentRuntime
 import EventStream
 import Foundation
 import NIOCore
+import NIOFoundationCompat
+import NIOHTTP1
 import Testing
 
 @testable import MockBedrock

@@ -4,7 +4,9 @@ import BedrockAgentRuntime
 import EventStream
 import Foundation
 import NIOCore
+import NIOFoundationCompat
 import NIOHTTP1
+import Synchronization
 import Testing
 
 @testable import MockBedrock
@@ -118,8 +120,7 @@ struct MockClient: Sendable {
         let processor = NIOSingleStepByteToMessageProcessor(EventStreamDecoder())
         do {
             for try await piece in response.body {
-                var piece = piece
-                result.body.writeBuffer(&piece)
+                result.body.writeImmutableBuffer(piece)
                 if result.status == 200 {
                     try processor.process(buffer: piece) { result.messages.append($0) }
                 }
@@ -173,4 +174,17 @@ func eventually(_ condition: @Sendable () -> Bool) async throws -> Bool {
         try await Task.sleep(for: .milliseconds(20))
     }
     return condition()
+}
+
+/// A value that a test and the tasks it starts share.
+final class Shared<Value: Sendable>: Sendable {
+    private let mutex: Mutex<Value>
+
+    init(_ value: Value) {
+        self.mutex = Mutex(value)
+    }
+
+    func withLock<Result>(_ body: (inout Value) -> Result) -> Result {
+        self.mutex.withLock { body(&$0) }
+    }
 }

@@ -3,6 +3,8 @@ import AsyncHTTPClient
 import BedrockAgentRuntime
 import Foundation
 import NIOCore
+import NIOFoundationCompat
+import NIOHTTP1
 import Testing
 
 @testable import MockBedrock

@@ -1,9 +1,11 @@
+import AsyncHTTPClient
 import BedrockAgentRuntime
 import EventStream
 import Foundation
 import NIOCore
+import NIOFoundationCompat
+import NIOHTTP1
 import Testing
-import AsyncHTTPClient
 
 @testable import MockBedrock
 
@@ -195,26 +197,23 @@ struct ScenarioTests {
     @Test("faults: a stall sends nothing after the first chunk")
     func stall() async throws {
         try await withMock { mock in
-            let response = try await HTTPClient.shared.execute(mock.request(agent: "FSTALL"), timeout: .seconds(10))
-            var iterator = response.body.makeAsyncIterator()
-            var first = try #require(try await iterator.next())
-            var decoder = EventStreamDecoder()
-            let chunk = try #require(try decoder.decode(buffer: &first))
-            #expect(chunk.eventType == "chunk")
-            let more = try await withThrowingTaskGroup(of: Bool.self) { group in
+            let request = try mock.request(agent: "FSTALL")
+            let received = Shared<[String]>([])
+            try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask {
-                    var iterator = iterator
-                    return try await iterator.next() != nil
+                    let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
+                    let processor = NIOSingleStepByteToMessageProcessor(EventStreamDecoder())
+                    for try await piece in response.body {
+                        try processor.process(buffer: piece) { message in
+                            received.withLock { $0.append(message.eventType ?? "?") }
+                        }
+                    }
                 }
-                group.addTask {
-                    try await Task.sleep(for: .milliseconds(700))
-                    return false
-                }
-                let first = try await group.next()!
+                #expect(try await eventually { received.withLock { $0.count } == 1 })
+                try await Task.sleep(for: .milliseconds(700))
                 group.cancelAll()
-                return first
             }
-            #expect(more == false)
+            #expect(received.withLock { $0 } == ["chunk"])
         }
     }
 

@@ -4,6 +4,8 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import Logging
+import ServiceLifecycle
+import NIOFoundationCompat
 
 /// `POST /agents/{agentId}/agentAliases/{agentAliasId}/sessions/{sessionId}/text`: InvokeAgent,
 /// checked in the order Bedrock checks (signature, ids, body, agent), then answered with the
@@ -102,7 +104,8 @@ struct InvokeAgentRoute: Sendable {
                 case .write(let frames):
                     try await writer.write(frames)
                 case .sleep(let milliseconds):
-                    try await Task.sleep(for: .milliseconds(milliseconds))
+                    // A stalled stream must not hold up the server's shutdown for an hour.
+                    try await cancelWhenGracefulShutdown { try await Task.sleep(for: .milliseconds(milliseconds)) }
                 case let final:
                     return final
                 }

@@ -3,6 +3,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import Logging
+import NIOHTTP1
 
 /// STS's query protocol at `POST /`: `GetCallerIdentity` (signed) and `AssumeRoleWithWebIdentity`
 /// (unsigned, as in AWS), answering in STS's XML.
