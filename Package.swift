@@ -12,7 +12,7 @@ let package = Package(
     products: [
         .library(name: "EventStream", targets: ["EventStream"]),
         .library(name: "AWSAccess", targets: ["AWSAccess"]),
-        .executable(name: "Service", targets: ["Service"]),
+        .executable(name: "bedrock-agent-streaming", targets: ["Service"]),
         .executable(name: "MockBedrock", targets: ["MockBedrock"]),
         .executable(name: "Benchmarks", targets: ["Benchmarks"]),
     ],
@@ -23,6 +23,9 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.0"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-extras/swift-extras-base64.git", from: "1.2.0"),
     ],
     targets: [
         // System libraries, found through pkg-config and installed by `make deps` when missing.
@@ -60,7 +63,21 @@ let package = Package(
         .executableTarget(
             name: "Service",
             dependencies: [
+                "AWSAccess",
+                "BedrockAgentRuntime",
+                "EventStream",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "ExtrasBase64", package: "swift-extras-base64"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),

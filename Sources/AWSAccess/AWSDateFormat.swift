@@ -16,6 +16,20 @@ public enum AWSDateFormat {
         String(Self.amzDate(date).prefix(8))
     }
 
+    /// `2015-08-30T12:36:00Z`, or `2015-08-30T12:36:00.123Z` with milliseconds: ISO 8601 in UTC, as
+    /// credential documents write expirations and as logs and stream lines write times.
+    public static func iso8601(_ date: Date, withMilliseconds: Bool = false) -> String {
+        let (day, seconds) = Self.split(date)
+        let (year, month, dayOfMonth) = Self.civil(fromDays: day)
+        var text = Self.digits(year, 4) + "-" + Self.digits(month, 2) + "-" + Self.digits(dayOfMonth, 2) + "T"
+            + Self.digits(seconds / 3600, 2) + ":" + Self.digits(seconds / 60 % 60, 2) + ":" + Self.digits(seconds % 60, 2)
+        if withMilliseconds {
+            let milliseconds = Int((date.timeIntervalSince1970 - date.timeIntervalSince1970.rounded(.down)) * 1000)
+            text += "." + Self.digits(min(milliseconds, 999), 3)
+        }
+        return text + "Z"
+    }
+
     /// Parses `20150830T123600Z`, the `X-Amz-Date` of a received request.
     public static func parseAmzDate(_ text: String) -> Date? {
         let bytes = Array(text.utf8)

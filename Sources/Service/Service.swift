@@ -1,16 +1,86 @@
+import AWSAccess
 import ArgumentParser
+import AsyncHTTPClient
+import Foundation
+import Logging
+import NIOCore
+import NIOHTTP1
 
-/// The Bedrock Agent streaming service. Its HTTP server arrives with the service issue; until then
-/// the executable only identifies itself, so that packaging and CI can already build it.
+/// The Bedrock Agent streaming service: `bedrock-agent-streaming` serves; `bedrock-agent-streaming
+/// healthcheck` probes a running instance, for container health checks without curl.
 @main
-struct Service: ParsableCommand {
+struct BedrockAgentStreaming: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bedrock-agent-streaming",
         abstract: "Streams AWS Bedrock Agent answers as newline-delimited JSON.",
-        version: "0.1.0"
+        version: ServiceVersion.current,
+        subcommands: [Serve.self, HealthCheck.self],
+        defaultSubcommand: Serve.self
     )
+}
 
-    func run() throws {
-        print("bedrock-agent-streaming \(Self.configuration.version): the HTTP service is not built yet.")
+/// Serves the API until SIGTERM or SIGINT, configured by environment variables (README).
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Serve the API (the default).")
+
+    func run() async throws {
+        let configuration: ServiceConfiguration
+        do {
+            configuration = try ServiceConfiguration.load()
+        } catch {
+            FileHandle.standardError.write(Data("\(error)\n".utf8))
+            throw ExitCode(2)
+        }
+        LoggingSystem.bootstrap { label in
+            OriginalFormatLogHandler(label: label, format: configuration.logFormat, level: configuration.logLevel)
+        }
+        let logger = Logger(label: "app")
+        let httpClient = ServiceApplication.makeHTTPClient(configuration: configuration)
+        do {
+            let service = try ServiceApplication(configuration: configuration, httpClient: httpClient, logger: logger)
+            logger.info(
+                "Service starting",
+                metadata: [
+                    "version": .string(ServiceVersion.current), "aws_region": .string(configuration.region.name),
+                    "credentials_source": .string(service.credentials.source.name),
+                    "bedrock_endpoint": .string(configuration.endpoints.bedrockAgentRuntime),
+                ]
+            )
+            try await service.run()
+        } catch {
+            logger.critical("Service stopped", metadata: ["error": "\(error)"])
+            try? await httpClient.shutdown()
+            throw ExitCode.failure
+        }
+        try await httpClient.shutdown()
+    }
+}
+
+/// Exits 0 when the local service's `/health` answers 200 (healthy or degraded), else 1.
+struct HealthCheck: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "healthcheck", abstract: "Probe a running service's /health.")
+
+    @Option(help: "The URL to probe; default http://127.0.0.1:$PORT/health.")
+    var url: String?
+
+    @Option(help: "Seconds to wait for the answer.")
+    var timeout: Int = 3
+
+    func run() async throws {
+        let port = ProcessInfo.processInfo.environment["PORT"] ?? "8000"
+        let url = self.url ?? "http://127.0.0.1:\(port)/health"
+        do {
+            let response = try await HTTPClient.shared.execute(HTTPClientRequest(url: url), timeout: .seconds(Int64(self.timeout)))
+            guard response.status == .ok else {
+                print("unhealthy: \(url) answered \(response.status.code)")
+                throw ExitCode.failure
+            }
+            print("healthy: \(url)")
+        } catch let exit as ExitCode {
+            throw exit
+        } catch {
+            print("unhealthy: \(url): \(error)")
+            throw ExitCode.failure
+        }
     }
 }

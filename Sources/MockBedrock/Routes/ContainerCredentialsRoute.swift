@@ -36,7 +36,7 @@ struct ContainerCredentialsRoute: Sendable {
                 AccessKeyId: credentials.accessKeyID,
                 SecretAccessKey: credentials.secretAccessKey,
                 Token: credentials.sessionToken ?? "",
-                Expiration: STSRoutes.iso8601(credentials.expiration!),
+                Expiration: AWSDateFormat.iso8601(credentials.expiration!),
                 RoleArn: "arn:aws:iam::\(self.configuration.account):role/mock-bedrock-task-role"
             )
             return Response(

@@ -66,7 +66,7 @@ struct STSRoutes: Sendable {
                       <AccessKeyId>\(credentials.accessKeyID)</AccessKeyId>
                       <SecretAccessKey>\(credentials.secretAccessKey)</SecretAccessKey>
                       <SessionToken>\(credentials.sessionToken ?? "")</SessionToken>
-                      <Expiration>\(Self.iso8601(credentials.expiration!))</Expiration>
+                      <Expiration>\(AWSDateFormat.iso8601(credentials.expiration!))</Expiration>
                     </Credentials>
                     <Audience>sts.amazonaws.com</Audience>
                   </AssumeRoleWithWebIdentityResult>
@@ -145,7 +145,4 @@ struct STSRoutes: Sendable {
         return fields
     }
 
-    static func iso8601(_ date: Date) -> String {
-        date.ISO8601Format()
-    }
 }

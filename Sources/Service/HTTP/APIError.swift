@@ -1,0 +1,70 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+
+/// A refusal before any stream starts: the HTTP status and the JSON body
+/// `{"error_code", "message", "request_id"}` that the original API's clients expect.
+struct APIError: Error, Equatable {
+    var status: HTTPResponse.Status
+    var code: String
+    var message: String
+    /// Extra response headers, such as `Retry-After` or `Allow`.
+    var headers: HTTPFields = [:]
+
+    static func invalidJSON(_ detail: String) -> APIError {
+        APIError(status: .badRequest, code: "invalid_json", message: "The request body is not valid JSON: \(detail)")
+    }
+
+    static func invalidField(_ field: String, _ problem: String) -> APIError {
+        APIError(status: .badRequest, code: "invalid_request", message: "\(field) \(problem)")
+    }
+
+    static func tooLarge(limit: Int) -> APIError {
+        APIError(status: .contentTooLarge, code: "request_too_large", message: "The request body is larger than \(limit) bytes.")
+    }
+
+    static let unsupportedMediaType = APIError(
+        status: .unsupportedMediaType,
+        code: "unsupported_media_type",
+        message: "Send the request body as JSON with Content-Type: application/json."
+    )
+
+    static let agentNotAllowed = APIError(status: .forbidden, code: "agent_not_allowed", message: "This agent may not be invoked through this API.")
+
+    static func tooManyStreams(retryAfterSeconds: Int) -> APIError {
+        APIError(
+            status: .serviceUnavailable,
+            code: "too_many_streams",
+            message: "The service is streaming as many answers as it may; retry shortly.",
+            headers: [.retryAfter: "\(retryAfterSeconds)"]
+        )
+    }
+
+    static let shuttingDown = APIError(
+        status: .serviceUnavailable,
+        code: "server_shutting_down",
+        message: "The service is shutting down; retry on another instance.",
+        headers: [.retryAfter: "1"]
+    )
+
+    static let notFound = APIError(status: .notFound, code: "not_found", message: "There is no such endpoint.")
+
+    static func methodNotAllowed(allowed: String) -> APIError {
+        APIError(status: .methodNotAllowed, code: "method_not_allowed", message: "Use \(allowed) on this endpoint.", headers: [.allow: allowed])
+    }
+
+    /// The response carrying this error for the request `requestId`.
+    func response(requestId: String) -> Response {
+        var json = ByteBuffer()
+        json.writeStaticString(#"{"error_code":"#)
+        JSONText.writeString(self.code, to: &json)
+        json.writeStaticString(#","message":"#)
+        JSONText.writeString(self.message, to: &json)
+        json.writeStaticString(#","request_id":"#)
+        JSONText.writeString(requestId, to: &json)
+        json.writeStaticString("}")
+        var headers = self.headers
+        headers[.contentType] = "application/json"
+        return Response(status: self.status, headers: headers, body: ResponseBody(byteBuffer: json))
+    }
+}

@@ -1,0 +1,31 @@
+import HTTPTypes
+import Hummingbird
+import Logging
+
+/// Turns whatever a handler or the router throws into the API's JSON error body, inside the CORS
+/// middleware so that browsers can read errors too.
+struct APIErrorMiddleware: RouterMiddleware {
+    typealias Context = ServiceRequestContext
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch let error as APIError {
+            if error.status.code >= 500 {
+                context.logger.error("Request refused", metadata: ["error_code": .string(error.code)])
+            } else {
+                context.logger.info("Request refused", metadata: ["error_code": .string(error.code), "message": .string(error.message)])
+            }
+            return error.response(requestId: context.requestId)
+        } catch let error as HTTPError where error.status == .notFound {
+            return APIError.notFound.response(requestId: context.requestId)
+        } catch let error as HTTPError where error.status == .contentTooLarge {
+            return APIError(status: .contentTooLarge, code: "request_too_large", message: "The request body is too large.")
+                .response(requestId: context.requestId)
+        } catch {
+            context.logger.error("Request failed", metadata: ["error_code": "internal_error", "error": "\(error)"])
+            return APIError(status: .internalServerError, code: "internal_error", message: "The service failed unexpectedly.")
+                .response(requestId: context.requestId)
+        }
+    }
+}

@@ -1,0 +1,63 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+
+/// Gives each request its id (a sane incoming `X-Request-ID`, else a new UUID), logs
+/// "Request started" and, once the response body is written, "Request completed" with the status
+/// and duration, and counts the request by status.
+struct RequestLogMiddleware: RouterMiddleware {
+    typealias Context = ServiceRequestContext
+
+    let metrics: ServiceMetrics
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let started = ContinuousClock.now
+        var context = context
+        context.requestId = Self.acceptedRequestId(request.headers[.xRequestID]) ?? UUID().uuidString.lowercased()
+        context.logger[metadataKey: "hb.request.id"] = nil
+        context.logger[metadataKey: "request_id"] = .string(context.requestId)
+        context.logger.info(
+            "Request started",
+            metadata: ["method": .string(request.method.rawValue), "url": .string(request.uri.path)]
+        )
+
+        var response = try await next(request, context)
+        response.headers[.xRequestID] = context.requestId
+
+        let status = Int(response.status.code)
+        let logger = context.logger
+        let metrics = self.metrics
+        let body = response.body
+        response.body = ResponseBody(contentLength: body.contentLength) { writer in
+            defer {
+                metrics.countRequest(status: status)
+                logger.info(
+                    "Request completed",
+                    metadata: ["status": .stringConvertible(status), "duration_ms": .stringConvertible(milliseconds(since: started))]
+                )
+            }
+            try await body.write(writer)
+        }
+        return response
+    }
+
+    /// An incoming request id is kept when it is 1 to 128 characters of `[A-Za-z0-9._:-]`, so it
+    /// cannot inject anything into logs or headers.
+    static func acceptedRequestId(_ value: String?) -> String? {
+        guard let value, (1...128).contains(value.count),
+            value.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "._:-".contains($0)) })
+        else { return nil }
+        return value
+    }
+}
+
+extension HTTPField.Name {
+    static let xRequestID = HTTPField.Name("X-Request-ID")!
+}
+
+/// Whole milliseconds since `start`.
+func milliseconds(since start: ContinuousClock.Instant) -> Int {
+    let elapsed = ContinuousClock.now - start
+    return Int(elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000)
+}

@@ -1,0 +1,111 @@
+import AWSAccess
+import BedrockAgentRuntime
+import Foundation
+import HTTPTypes
+import Hummingbird
+
+/// `GET /health`, `GET /` and `GET /metrics`.
+struct StatusRoutes: Sendable {
+    let configuration: ServiceConfiguration
+    let credentialSource: String
+    let identity: CallerIdentityCache
+    let streams: ActiveStreams
+    let metrics: ServiceMetrics
+
+    private struct Health: Encodable {
+        struct Details: Encodable {
+            var bedrock_client: String
+            var aws_region: String
+            var aws_account: String?
+            var credentials_source: String
+            var active_streams: Int
+            var version: String
+            var identity_check: String?
+        }
+
+        var status: String
+        var service: String
+        var timestamp: String
+        var details: Details
+    }
+
+    func register(on router: Router<ServiceRequestContext>) {
+        router.get("/health") { _, _ in
+            try await self.health()
+        }
+        router.get("/") { _, _ in
+            Self.json(
+                [
+                    "service": .string(ServiceVersion.serviceName),
+                    "version": .string(ServiceVersion.current),
+                    "endpoints": .object([
+                        "stream": .string("POST /api/agent/stream"),
+                        "health": .string("GET /health"),
+                        "metrics": .string("GET /metrics"),
+                        "info": .string("GET /"),
+                    ]),
+                ] as [String: JSONValue]
+            )
+        }
+        router.get("/metrics") { _, _ in
+            Response(
+                status: .ok,
+                headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                body: ResponseBody(byteBuffer: ByteBuffer(bytes: self.metrics.exposition()))
+            )
+        }
+    }
+
+    /// `healthy` (200) when the credentials' account is verified, `degraded` (200) when it cannot be
+    /// (the service still answers; AWS may be briefly unreachable), `unhealthy` (503) while draining
+    /// for shutdown, so the load balancer stops sending requests.
+    private func health() async throws -> Response {
+        let draining = self.streams.isDraining
+        let identity = draining ? nil : await self.identity.current()
+        let status: String
+        var account: String?
+        var check: String?
+        switch identity {
+        case nil:
+            status = "unhealthy"
+            check = "shutting down"
+        case .verified(let caller)?:
+            status = "healthy"
+            account = caller.account
+        case .unverified(let reason)?:
+            status = "degraded"
+            check = reason
+        }
+        let health = Health(
+            status: status,
+            service: ServiceVersion.serviceName,
+            timestamp: AWSDateFormat.iso8601(Date(), withMilliseconds: true),
+            details: .init(
+                bedrock_client: "initialized",
+                aws_region: self.configuration.region.name,
+                aws_account: account,
+                credentials_source: self.credentialSource,
+                active_streams: self.streams.count,
+                version: ServiceVersion.current,
+                identity_check: check
+            )
+        )
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return Response(
+            status: draining ? .serviceUnavailable : .ok,
+            headers: [.contentType: "application/json", .cacheControl: "no-cache"],
+            body: ResponseBody(byteBuffer: ByteBuffer(bytes: try encoder.encode(health)))
+        )
+    }
+
+    private static func json(_ object: [String: JSONValue]) -> Response {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return Response(
+            status: .ok,
+            headers: [.contentType: "application/json"],
+            body: ResponseBody(byteBuffer: ByteBuffer(bytes: (try? encoder.encode(object)) ?? Data()))
+        )
+    }
+}

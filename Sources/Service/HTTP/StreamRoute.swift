@@ -1,0 +1,142 @@
+import AsyncHTTPClient
+import BedrockAgentRuntime
+import CoreMetrics
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+import NIOPosix
+
+/// `POST /api/agent/stream`: checks the request, then streams the agent's answer as
+/// newline-delimited JSON (see ``AgentStream``).
+struct StreamRoute: Sendable {
+    let configuration: ServiceConfiguration
+    let client: BedrockAgentClient
+    let streams: ActiveStreams
+    let metrics: ServiceMetrics
+
+    func register(on router: Router<ServiceRequestContext>) {
+        router.post("/api/agent/stream") { request, context in
+            try await self.stream(request, context: context)
+        }
+        for method in [HTTPRequest.Method.get, .put, .delete, .patch] {
+            router.on("/api/agent/stream", method: method) { _, _ -> Response in
+                throw APIError.methodNotAllowed(allowed: "POST")
+            }
+        }
+    }
+
+    private func stream(_ request: Request, context: ServiceRequestContext) async throws -> Response {
+        guard let contentType = request.headers[.contentType], Self.isJSON(contentType) else {
+            throw APIError.unsupportedMediaType
+        }
+        var request = request
+        let body: ByteBuffer
+        do {
+            body = try await request.collectBody(upTo: self.configuration.maxRequestBytes)
+        } catch {
+            throw APIError.tooLarge(limit: self.configuration.maxRequestBytes)
+        }
+        let input = try StreamRequest(parsing: body, configuration: self.configuration)
+        if let allowed = self.configuration.allowedAgentIds, !allowed.contains(input.target.agentId) {
+            throw APIError.agentNotAllowed
+        }
+
+        let controller = StreamController(
+            timeouts: .init(
+                firstEvent: self.configuration.firstEventTimeout,
+                idle: self.configuration.idleTimeout,
+                total: self.configuration.streamTimeout
+            ),
+            eventLoop: MultiThreadedEventLoopGroup.singleton.next()
+        )
+        switch self.streams.admit(controller) {
+        case .admitted: break
+        case .full: throw APIError.tooManyStreams(retryAfterSeconds: 1)
+        case .draining: throw APIError.shuttingDown
+        }
+        self.metrics.activeStreams.record(self.streams.count)
+
+        var streamLogger = context.logger
+        streamLogger[metadataKey: "session_id"] = .string(input.target.sessionId)
+        streamLogger[metadataKey: "agent_id"] = .string(input.target.agentId)
+        let logger = streamLogger
+        if self.configuration.debugMode {
+            logger.info("Agent prompt", metadata: ["input_text": .string(input.inputText ?? "")])
+        }
+        let stream = AgentStream(
+            request: input,
+            requestId: context.requestId,
+            client: self.client,
+            configuration: self.configuration,
+            controller: controller,
+            metrics: self.metrics,
+            logger: logger
+        )
+        let streams = self.streams
+        let metrics = self.metrics
+        let debugMode = self.configuration.debugMode
+        let requestBody = request.body
+        return Response(
+            status: .ok,
+            headers: [
+                .contentType: "application/x-ndjson",
+                .cacheControl: "no-cache, no-store",
+                // Proxies such as nginx must pass lines on as they come.
+                HTTPField.Name("X-Accel-Buffering")!: "no",
+            ],
+            body: ResponseBody { writer in
+                let summary = try await requestBody.consumeWithInboundCloseHandler { (_: RequestBody) async -> AgentStream.Summary in
+                    await stream.run(writer: &writer)
+                } onInboundClosed: {
+                    controller.stop(.clientDisconnected)
+                }
+                streams.release(controller)
+                metrics.activeStreams.record(streams.count)
+                Self.record(summary, stream: stream, metrics: metrics, logger: logger, debugMode: debugMode)
+                if case .failure(let failure) = summary.outcome, failure.kind == .clientDisconnected {
+                    return
+                }
+                try await writer.finish(nil)
+            }
+        )
+    }
+
+    private static func record(_ summary: AgentStream.Summary, stream: AgentStream, metrics: ServiceMetrics, logger: Logger, debugMode: Bool) {
+        metrics.streamDuration.recordNanoseconds(Int64(summary.duration.components.seconds * 1_000_000_000 + summary.duration.components.attoseconds / 1_000_000_000))
+        if let firstChunk = summary.timeToFirstChunk {
+            metrics.timeToFirstChunk.recordNanoseconds(Int64(firstChunk.components.seconds * 1_000_000_000 + firstChunk.components.attoseconds / 1_000_000_000))
+        }
+        metrics.chunks.increment(by: summary.chunks)
+        var metadata: Logger.Metadata = [
+            "chunks": .stringConvertible(summary.chunks),
+            "content_length": .stringConvertible(summary.contentLength),
+            "time_to_first_chunk_ms": summary.timeToFirstChunk.map { .stringConvertible(Int($0 / .milliseconds(1))) } ?? "null",
+            "duration_ms": .stringConvertible(Int(summary.duration / .milliseconds(1))),
+            "attempts": .stringConvertible(summary.attempts),
+        ]
+        if debugMode {
+            metadata["answer"] = .string(stream.answerText)
+        }
+        switch summary.outcome {
+        case .success:
+            logger.info("Agent invocation completed", metadata: metadata)
+        case .failure(let failure):
+            metrics.countError(code: failure.errorCode)
+            metadata["error_code"] = .string(failure.errorCode)
+            metadata["detail"] = .string(failure.detail)
+            if failure.kind == .clientDisconnected {
+                logger.info("Client disconnected; Bedrock request cancelled", metadata: metadata)
+            } else {
+                logger.error("Agent invocation failed", metadata: metadata)
+            }
+        }
+    }
+
+    /// `application/json`, with or without parameters such as `charset`.
+    static func isJSON(_ contentType: String) -> Bool {
+        let mediaType = contentType.split(separator: ";").first?.trimmingCharacters(in: .whitespaces).lowercased()
+        return mediaType == "application/json"
+    }
+}

@@ -1,0 +1,139 @@
+import AWSAccess
+import AsyncHTTPClient
+import Hummingbird
+import Logging
+import NIOCore
+import NIOPosix
+import ServiceLifecycle
+import UnixSignals
+
+/// The service assembled: configuration, AWS access, the routes and middleware, and the shutdown
+/// drain. `run()` serves until SIGTERM or SIGINT, then drains (see ``StreamDrain``) and exits.
+struct ServiceApplication: Sendable {
+    let configuration: ServiceConfiguration
+    let httpClient: HTTPClient
+    let credentials: any CredentialProvider
+    let streams: ActiveStreams
+    let metrics: ServiceMetrics
+    let identity: CallerIdentityCache
+    let logger: Logger
+
+    /// Builds the service. Fails when no AWS credential source is configured correctly.
+    init(configuration: ServiceConfiguration, httpClient: HTTPClient, logger: Logger) throws {
+        self.configuration = configuration
+        self.httpClient = httpClient
+        self.logger = logger
+        let credentials = try CredentialProviderChain(
+            environment: configuration.awsEnvironment,
+            httpClient: httpClient,
+            logger: logger
+        )
+        self.credentials = credentials
+        self.streams = ActiveStreams(limit: configuration.maxConcurrentStreams)
+        self.metrics = ServiceMetrics()
+        let sts = STSClient(
+            httpClient: httpClient,
+            region: configuration.region,
+            endpoint: configuration.endpoints.sts,
+            configuration: .init(timeout: configuration.healthIdentityTimeout)
+        )
+        self.identity = CallerIdentityCache(timeout: configuration.healthIdentityTimeout, logger: logger) {
+            try await sts.getCallerIdentity(credentials: credentials.credentials())
+        }
+    }
+
+    /// The HTTP client the service needs: a pool as large as the stream limit (AsyncHTTPClient's
+    /// default of 8 connections a host would queue streams behind each other) and the connect timeout;
+    /// the stream's own watchdog times the rest.
+    static func makeHTTPClient(configuration: ServiceConfiguration) -> HTTPClient {
+        var clientConfiguration = HTTPClient.Configuration()
+        clientConfiguration.timeout = .init(connect: TimeAmount(configuration.connectTimeout))
+        var pool = HTTPClient.Configuration.ConnectionPool(
+            idleTimeout: .seconds(60),
+            concurrentHTTP1ConnectionsPerHostSoftLimit: configuration.maxConcurrentStreams
+        )
+        // The stream retries failed connections itself, with backoff, while nothing was forwarded.
+        pool.retryConnectionEstablishment = false
+        clientConfiguration.connectionPool = pool
+        clientConfiguration.decompression = .disabled
+        return HTTPClient(eventLoopGroup: MultiThreadedEventLoopGroup.singleton, configuration: clientConfiguration)
+    }
+
+    /// The application: middleware in order (request id and logs, CORS, JSON errors) and routes.
+    func application(onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
+        let router = Router(context: ServiceRequestContext.self)
+        router.add(middleware: RequestLogMiddleware(metrics: self.metrics))
+        router.add(middleware: CORSPolicyMiddleware(allowedOrigins: self.configuration.allowedOrigins))
+        router.add(middleware: APIErrorMiddleware())
+        let client = BedrockAgentClient(
+            httpClient: self.httpClient,
+            credentials: self.credentials,
+            signer: SigV4Signer(service: "bedrock", region: self.configuration.region.name),
+            endpoint: self.configuration.endpoints.bedrockAgentRuntime,
+            headTimeout: self.configuration.streamTimeout
+        )
+        StreamRoute(configuration: self.configuration, client: client, streams: self.streams, metrics: self.metrics)
+            .register(on: router)
+        StatusRoutes(
+            configuration: self.configuration,
+            credentialSource: self.credentials.source.name,
+            identity: self.identity,
+            streams: self.streams,
+            metrics: self.metrics
+        ).register(on: router)
+        let logger = self.logger
+        return Application(
+            router: router,
+            configuration: .init(
+                address: .hostname(self.configuration.host, port: self.configuration.port),
+                serverName: ServiceVersion.serviceName
+            ),
+            onServerRunning: { channel in
+                let port = channel.localAddress?.port ?? 0
+                logger.info("Service listening", metadata: ["port": .stringConvertible(port)])
+                await onRunning(port)
+            },
+            logger: logger
+        )
+    }
+
+    /// Serves until SIGTERM or SIGINT, drains, and returns.
+    func run() async throws {
+        let drain = StreamDrain(streams: self.streams, grace: self.configuration.shutdownGrace, logger: self.logger)
+        // Services shut down in reverse order: the drain runs first while the server still answers
+        // (refusing new streams, /health 503), then the server stops.
+        let group = ServiceGroup(
+            services: [self.application(), drain],
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: self.logger
+        )
+        try await group.run()
+    }
+}
+
+/// The shutdown drain: when asked to shut down, refuse new streams and report unhealthy, let
+/// streams in flight finish for up to the grace period, then end the rest with an
+/// `server_shutting_down` error line and wait for them to be written.
+struct StreamDrain: Service {
+    let streams: ActiveStreams
+    let grace: Duration
+    let logger: Logger
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        self.streams.beginDraining()
+        self.logger.info("Shutting down", metadata: ["active_streams": .stringConvertible(self.streams.count)])
+        let deadline = ContinuousClock.now + self.grace
+        while self.streams.count > 0, ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+        if self.streams.count > 0 {
+            self.logger.warning("Ending streams still running", metadata: ["active_streams": .stringConvertible(self.streams.count)])
+            self.streams.stopAll(.serverShuttingDown)
+            while self.streams.count > 0 {
+                try? await Task.sleep(for: .milliseconds(10))
+            }
+        }
+        self.logger.info("All streams ended")
+    }
+}

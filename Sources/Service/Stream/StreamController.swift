@@ -1,0 +1,134 @@
+import NIOCore
+import Synchronization
+
+/// Decides when one stream must stop early, and tells the stream's task: its watchdog enforces
+/// the first-event, idle and total timeouts, and the client's disconnect or the end of the shutdown
+/// grace period stop it from outside. The first reason wins.
+///
+/// The watchdog is one timer on an event loop that is re-armed only when it fires, so an event
+/// costs a clock read and a lock, not a timer.
+final class StreamController: Sendable {
+    /// The three time limits of a stream.
+    struct Timeouts: Sendable {
+        var firstEvent: Duration
+        var idle: Duration
+        var total: Duration
+    }
+
+    private struct State {
+        var reason: StreamFailure.Kind?
+        var waiter: CheckedContinuation<StreamFailure.Kind?, Never>?
+        var sawEvent = false
+        var lastEvent: NIODeadline
+        var timer: Scheduled<Void>?
+        var finished = false
+    }
+
+    private let state: Mutex<State>
+    private let started: NIODeadline
+    private let timeouts: Timeouts
+    private let eventLoop: any EventLoop
+
+    init(timeouts: Timeouts, eventLoop: any EventLoop) {
+        let now = NIODeadline.now()
+        self.started = now
+        self.timeouts = timeouts
+        self.eventLoop = eventLoop
+        self.state = Mutex(State(lastEvent: now))
+    }
+
+    /// Starts the watchdog.
+    func arm() {
+        self.schedule(at: self.started + TimeAmount(min(self.timeouts.firstEvent, self.timeouts.total)))
+    }
+
+    /// Records that an event arrived: the idle limit now counts from here.
+    func eventArrived() {
+        self.state.withLock { state in
+            state.sawEvent = true
+            state.lastEvent = .now()
+        }
+    }
+
+    /// Stops the stream for `reason`, unless it already stopped or finished.
+    func stop(_ reason: StreamFailure.Kind) {
+        let waiter = self.state.withLock { state -> CheckedContinuation<StreamFailure.Kind?, Never>? in
+            guard state.reason == nil, !state.finished else { return nil }
+            state.reason = reason
+            state.timer?.cancel()
+            state.timer = nil
+            defer { state.waiter = nil }
+            return state.waiter
+        }
+        waiter?.resume(returning: reason)
+    }
+
+    /// The stream ended on its own: the watchdog stops and nothing can stop it any more.
+    func finish() {
+        let waiter = self.state.withLock { state -> CheckedContinuation<StreamFailure.Kind?, Never>? in
+            state.finished = true
+            state.timer?.cancel()
+            state.timer = nil
+            defer { state.waiter = nil }
+            return state.waiter
+        }
+        waiter?.resume(returning: nil)
+    }
+
+    /// Suspends until the stream is stopped and returns why; `nil` when the waiting task is
+    /// cancelled or the stream finished first.
+    func stopped() async -> StreamFailure.Kind? {
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                let immediate: StreamFailure.Kind?? = self.state.withLock { state in
+                    if let reason = state.reason { return .some(reason) }
+                    if state.finished || Task.isCancelled { return .some(nil) }
+                    state.waiter = continuation
+                    return .none
+                }
+                if let immediate {
+                    continuation.resume(returning: immediate)
+                }
+            }
+        } onCancel: {
+            let waiter = self.state.withLock { state in
+                defer { state.waiter = nil }
+                return state.waiter
+            }
+            waiter?.resume(returning: nil)
+        }
+    }
+
+    private func schedule(at deadline: NIODeadline) {
+        let timer = self.eventLoop.scheduleTask(deadline: deadline) { [self] in self.check() }
+        let stale = self.state.withLock { state -> Scheduled<Void>? in
+            guard state.reason == nil, !state.finished else { return timer }
+            state.timer = timer
+            return nil
+        }
+        stale?.cancel()
+    }
+
+    /// Stops the stream if a limit has passed, else re-arms for the earliest one left.
+    private func check() {
+        let (sawEvent, lastEvent) = self.state.withLock { ($0.sawEvent, $0.lastEvent) }
+        let totalDeadline = self.started + TimeAmount(self.timeouts.total)
+        let (eventDeadline, eventReason): (NIODeadline, StreamFailure.Kind) =
+            sawEvent
+            ? (lastEvent + TimeAmount(self.timeouts.idle), .idleTimeout)
+            : (self.started + TimeAmount(self.timeouts.firstEvent), .firstEventTimeout)
+        let (deadline, reason) = eventDeadline < totalDeadline ? (eventDeadline, eventReason) : (totalDeadline, .streamTimeout)
+        if deadline <= .now() {
+            self.stop(reason)
+        } else {
+            self.schedule(at: deadline)
+        }
+    }
+}
+
+extension TimeAmount {
+    init(_ duration: Duration) {
+        let (seconds, attoseconds) = duration.components
+        self = .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+    }
+}
