@@ -99,15 +99,21 @@ struct ServiceApplication: Sendable {
 
     /// Serves until SIGTERM or SIGINT, drains, and returns.
     func run() async throws {
+        try await self.serviceGroup(gracefulShutdownSignals: [.sigterm, .sigint]).run()
+    }
+
+    /// The server and the drain. Services shut down in reverse order: the drain runs first while
+    /// the server still answers (refusing new streams, /health 503), then the server stops.
+    func serviceGroup(
+        gracefulShutdownSignals: [UnixSignal],
+        onRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+    ) -> ServiceGroup {
         let drain = StreamDrain(streams: self.streams, grace: self.configuration.shutdownGrace, logger: self.logger)
-        // Services shut down in reverse order: the drain runs first while the server still answers
-        // (refusing new streams, /health 503), then the server stops.
-        let group = ServiceGroup(
-            services: [self.application(), drain],
-            gracefulShutdownSignals: [.sigterm, .sigint],
+        return ServiceGroup(
+            services: [self.application(onRunning: onRunning), drain],
+            gracefulShutdownSignals: gracefulShutdownSignals,
             logger: self.logger
         )
-        try await group.run()
     }
 }
 

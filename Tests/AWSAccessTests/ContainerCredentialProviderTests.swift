@@ -7,7 +7,7 @@ import Testing
 
 @Suite("Container credentials (ECS task role, EKS Pod Identity)")
 struct ContainerCredentialProviderTests {
-    static func configuration(_ server: TestHTTPServer, timeout: Duration = .seconds(2)) -> ContainerCredentialProvider.Configuration {
+    static func configuration(_ server: TestHTTPServer, timeout: Duration = .seconds(10)) -> ContainerCredentialProvider.Configuration {
         .init(relativeURIBase: server.baseURL, timeout: timeout)
     }
 

@@ -23,7 +23,11 @@ struct CredentialProviderChainTests {
     static func chain(
         _ variables: [String: String],
         home: String?,
-        configuration: CredentialProviderChain.Configuration = .init()
+        // Generous timeouts: a loaded test machine must not turn a slow answer into a failure.
+        configuration: CredentialProviderChain.Configuration = .init(
+            container: .init(timeout: .seconds(10)),
+            instanceMetadata: .init(timeout: .seconds(10))
+        )
     ) throws
         -> CredentialProviderChain
     {

@@ -55,7 +55,11 @@ def endpoint():
         raise RuntimeError("MockBedrock did not start listening within 30 s")
     yield f"http://127.0.0.1:{port}"
     process.terminate()
-    process.wait(timeout=10)
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        raise
 
 
 def client(endpoint, read_timeout=30):

@@ -2,6 +2,7 @@ import AWSAccess
 import AsyncHTTPClient
 import BedrockAgentRuntime
 import EventStream
+import Logging
 import Foundation
 import NIOCore
 import NIOFoundationCompat
@@ -13,6 +14,12 @@ import Testing
 
 /// The repository's `Fixtures` folder.
 let fixturesFolder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../Fixtures").standardized
+
+/// The repository's fixtures, loaded once for every test's mock.
+let sharedFixtures = Result { try FixtureStore.load(from: fixturesFolder) }
+
+/// The mock's own log lines would drown the test output.
+let quietLogger = Logger(label: "MockBedrock", factory: { _ in SwiftLogNoOpLogHandler() })
 
 /// The test credentials the mock is started with when a test verifies signatures.
 let testCredentials = AWSCredentials(accessKeyID: "AKIDMOCKTEST", secretAccessKey: "mock/secret/key/for/tests")
@@ -31,7 +38,7 @@ func withMock<T: Sendable>(
         issuedCredentialLifetime: .seconds(900),
         containerAuthorizationToken: containerToken
     )
-    let server = try MockBedrockServer(configuration: configuration)
+    let server = MockBedrockServer(configuration: configuration, fixtures: try sharedFixtures.get(), logger: quietLogger)
     return try await server.withRunningServer { port in
         try await body(MockClient(port: port, state: server.state))
     }

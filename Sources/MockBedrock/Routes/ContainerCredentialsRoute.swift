@@ -18,7 +18,7 @@ struct ContainerCredentialsRoute: Sendable {
         var RoleArn: String
     }
 
-    func register(on router: Router<BasicRequestContext>) {
+    func register(on router: Router<MockRequestContext>) {
         router.get("/v2/credentials/:id") { request, _ in
             if let required = self.configuration.containerAuthorizationToken,
                 request.headers[.authorization] != required

@@ -1,9 +1,13 @@
 import BedrockAgentRuntime
 import EventStream
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import HTTPTypes
 import Hummingbird
 import Logging
+import NIOCore
 import ServiceLifecycle
 import NIOFoundationCompat
 
@@ -18,7 +22,7 @@ struct InvokeAgentRoute: Sendable {
     /// The largest body accepted: `inputText` may hold 25,000,000 characters.
     static let maximumBodyBytes = 32 * 1024 * 1024
 
-    func register(on router: Router<BasicRequestContext>) {
+    func register(on router: Router<MockRequestContext>) {
         router.post("/agents/:agentId/agentAliases/:agentAliasId/sessions/:sessionId/text") { request, context in
             let requestId = UUID().uuidString.lowercased()
             self.state.count(\.invocations)
@@ -31,7 +35,7 @@ struct InvokeAgentRoute: Sendable {
         }
     }
 
-    private func invoke(_ request: Request, context: BasicRequestContext, requestId: String) async throws -> Response {
+    private func invoke(_ request: Request, context: MockRequestContext, requestId: String) async throws -> Response {
         let body: ByteBuffer
         do {
             body = try await request.body.collect(upTo: Self.maximumBodyBytes)
@@ -77,7 +81,7 @@ struct InvokeAgentRoute: Sendable {
             switch LoadAgent.steps(for: input.sessionState?.sessionAttributes ?? [:]) {
             case .success(let steps):
                 let player = ScenarioPlayer(steps: steps, streamFinalResponse: streamsChunks, enableTrace: tracing)
-                return self.play(player, headers: headers, target: target, logger: context.logger)
+                return self.play(player, headers: headers, target: target, context: context)
             case .failure(let error):
                 throw AWSErrorResponse(.validation, error.message)
             }
@@ -92,20 +96,20 @@ struct InvokeAgentRoute: Sendable {
                 throw AWSErrorResponse(status: failure.resolvedStatus, type: failure.type, message: failure.message)
             }
             let player = ScenarioPlayer(steps: scenario.steps, start: start, streamFinalResponse: streamsChunks, enableTrace: tracing)
-            return self.play(player, headers: headers, target: target, logger: context.logger)
+            return self.play(player, headers: headers, target: target, context: context)
         }
     }
 
-    private func play(_ player: ScenarioPlayer, headers: HTTPFields, target: InvokeAgentTarget, logger: Logger) -> Response {
-        self.stream(headers: headers, target: target, logger: logger) { writer in
+    private func play(_ player: ScenarioPlayer, headers: HTTPFields, target: InvokeAgentTarget, context: MockRequestContext) -> Response {
+        let channel = context.channel
+        return self.stream(headers: headers, target: target, logger: context.logger) { writer in
             var player = player
             while true {
                 switch player.next() {
                 case .write(let frames):
                     try await writer.write(frames)
                 case .sleep(let milliseconds):
-                    // A stalled stream must not hold up the server's shutdown for an hour.
-                    try await cancelWhenGracefulShutdown { try await Task.sleep(for: .milliseconds(milliseconds)) }
+                    try await Self.pause(milliseconds: milliseconds, on: channel)
                 case let final:
                     return final
                 }
@@ -148,6 +152,36 @@ struct InvokeAgentRoute: Sendable {
             }
         )
     }
+
+    /// Waits between frames. Long pauses are taken in slices so that a client that has gone away
+    /// (a stalled stream is exactly when clients give up) is noticed without a write, and a server
+    /// shutdown cancels them.
+    private static func pause(milliseconds: Int, on channel: any Channel) async throws {
+        var remaining = milliseconds
+        while remaining > 0 {
+            let slice = min(remaining, 500)
+            try await cancelWhenGracefulShutdown { try await Task.sleep(for: .milliseconds(slice)) }
+            remaining -= slice
+            guard try await Self.peerIsConnected(channel) else { throw ClientGone() }
+        }
+    }
+
+    /// Whether the client still holds the connection. While a response is written the server reads
+    /// nothing, so a client's close would go unseen until the next write; on Linux the kernel's TCP
+    /// state shows it at once (`CLOSE_WAIT` once the client's FIN arrived, `CLOSE` after a reset).
+    private static func peerIsConnected(_ channel: any Channel) async throws -> Bool {
+        guard channel.isActive else { return false }
+        #if os(Linux)
+        if let socket = channel as? any SocketOptionProvider {
+            let state = try await socket.getTCPInfo().get().tcpi_state
+            return state != UInt8(TCP_CLOSE_WAIT) && state != UInt8(TCP_CLOSE)
+        }
+        #endif
+        return true
+    }
+
+    /// The client closed the connection while the stream paused.
+    struct ClientGone: Error {}
 
     /// Thrown to make Hummingbird close the connection mid-body, as the `dropConnection` fault asks.
     enum ScriptedFault: Error {

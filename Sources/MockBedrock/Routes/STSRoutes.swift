@@ -12,13 +12,13 @@ struct STSRoutes: Sendable {
     let state: MockState
     let authenticator: RequestAuthenticator
 
-    func register(on router: Router<BasicRequestContext>) {
+    func register(on router: Router<MockRequestContext>) {
         router.post("/") { request, context in
             try await self.handle(request, context: context)
         }
     }
 
-    private func handle(_ request: Request, context: BasicRequestContext) async throws -> Response {
+    private func handle(_ request: Request, context: MockRequestContext) async throws -> Response {
         let requestId = UUID().uuidString.lowercased()
         let body = try await request.body.collect(upTo: 1024 * 1024)
         let form = Self.parseForm(String(buffer: body))

@@ -14,8 +14,13 @@ struct MockBedrockServer: Sendable {
 
     /// Loads the fixtures; a fixture that cannot be used stops start-up with an error naming it.
     init(configuration: MockBedrockConfiguration, logger: Logger = Logger(label: "MockBedrock")) throws {
+        self.init(configuration: configuration, fixtures: try FixtureStore.load(from: configuration.fixtures), logger: logger)
+    }
+
+    /// Serves fixtures already loaded, as tests that start many servers do.
+    init(configuration: MockBedrockConfiguration, fixtures: FixtureStore, logger: Logger = Logger(label: "MockBedrock")) {
         self.configuration = configuration
-        self.fixtures = try FixtureStore.load(from: configuration.fixtures)
+        self.fixtures = fixtures
         self.state = MockState(testCredentials: configuration.credentials)
         self.logger = logger
     }
@@ -23,7 +28,7 @@ struct MockBedrockServer: Sendable {
     /// The application, serving until its service group is told to stop; `onRunning` learns the
     /// bound port (useful with port 0).
     func application(onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
-        let router = Router()
+        let router = Router(context: MockRequestContext.self)
         let authenticator = RequestAuthenticator(
             region: self.configuration.region,
             state: self.state,

@@ -85,6 +85,9 @@ struct StreamRoute: Sendable {
                 .cacheControl: "no-cache, no-store",
                 // Proxies such as nginx must pass lines on as they come.
                 HTTPField.Name("X-Accel-Buffering")!: "no",
+                // Watching for the client's disconnect consumes the connection's inbound side, so
+                // the connection cannot carry another request: say so, or clients would reuse it.
+                .connection: "close",
             ],
             body: ResponseBody { writer in
                 let summary = try await requestBody.consumeWithInboundCloseHandler { (_: RequestBody) async -> AgentStream.Summary in

@@ -44,9 +44,18 @@ final class StreamController: Sendable {
 
     /// Records that an event arrived: the idle limit now counts from here.
     func eventArrived() {
-        self.state.withLock { state in
-            state.sawEvent = true
-            state.lastEvent = .now()
+        let now = NIODeadline.now()
+        let first = self.state.withLock { state in
+            defer {
+                state.sawEvent = true
+                state.lastEvent = now
+            }
+            return !state.sawEvent
+        }
+        // The timer waits for the first-event limit; the idle limit may come sooner. Later events
+        // only move the deadline later, which the timer finds out when it fires.
+        if first {
+            self.schedule(at: min(now + TimeAmount(self.timeouts.idle), self.started + TimeAmount(self.timeouts.total)))
         }
     }
 
@@ -99,12 +108,13 @@ final class StreamController: Sendable {
         }
     }
 
+    /// Arms the timer for `deadline`, replacing the one armed before.
     private func schedule(at deadline: NIODeadline) {
         let timer = self.eventLoop.scheduleTask(deadline: deadline) { [self] in self.check() }
         let stale = self.state.withLock { state -> Scheduled<Void>? in
             guard state.reason == nil, !state.finished else { return timer }
-            state.timer = timer
-            return nil
+            defer { state.timer = timer }
+            return state.timer
         }
         stale?.cancel()
     }
