@@ -1,0 +1,498 @@
+"""Offline checks of the deployment files (run by deploy/lint.sh).
+
+The task definition is validated against botocore's own model of ECS RegisterTaskDefinition (the
+shape `aws ecs register-task-definition --cli-input-json` sends), and the properties that the
+service depends on are asserted in the task definition, the CloudFormation stack, the compose
+file and the Dockerfile: so that the four cannot drift apart from the service or from each other.
+"""
+
+import json
+import re
+from pathlib import Path
+
+import botocore.session
+import pytest
+import yaml
+from botocore.validate import ParamValidator
+
+ROOT = Path(__file__).resolve().parents[2]
+
+# The service's environment variables and their defaults (the README's configuration table).
+SERVICE_VARIABLES = {
+    "AWS_REGION": "us-east-1",
+    "DEBUG_MODE": "false",
+    "ALLOWED_ORIGINS": "*",
+    "PORT": "8000",
+    "HOST": "0.0.0.0",
+    "LOG_LEVEL": "INFO",
+    "LOG_FORMAT": "text",
+    "DEFAULT_AGENT_ALIAS_ID": "TSTALIASID",
+    "ALLOWED_AGENT_IDS": "",
+    "MAX_INPUT_CHARS": "25000",
+    "MAX_REQUEST_BYTES": "1048576",
+    "MAX_CONCURRENT_STREAMS": "1000",
+    "STREAM_FINAL_RESPONSE": "true",
+    "UPSTREAM_MAX_ATTEMPTS": "3",
+    "CONNECT_TIMEOUT_SECONDS": "5",
+    "FIRST_EVENT_TIMEOUT_SECONDS": "120",
+    "IDLE_TIMEOUT_SECONDS": "60",
+    "STREAM_TIMEOUT_SECONDS": "600",
+    "SHUTDOWN_GRACE_SECONDS": "25",
+    "HEALTH_IDENTITY_TIMEOUT_SECONDS": "2",
+}
+# Set per deployment rather than left at the default: the region, the frontends, the agents,
+# and JSON logs for CloudWatch Logs Insights.
+DEPLOYMENT_SPECIFIC = {"AWS_REGION", "ALLOWED_ORIGINS", "DEFAULT_AGENT_ALIAS_ID", "ALLOWED_AGENT_IDS", "LOG_FORMAT"}
+
+LOG_GROUP = "/ecs/bedrock-agent-streaming-api"
+HEALTHCHECK_COMMAND = ["CMD", "/app/bedrock-agent-streaming", "healthcheck"]
+FARGATE_MAX_STOP_TIMEOUT = 120
+ALB_MAX_IDLE_TIMEOUT = 4000
+# Fargate's task sizes for 0.5 vCPU.
+FARGATE_MEMORY_FOR_512_CPU = {"1024", "2048", "3072", "4096"}
+
+# The metrics the alarms may use, and the dimensions each is published with.
+KNOWN_METRICS = {
+    ("AWS/ECS", "CPUUtilization"): {"ClusterName", "ServiceName"},
+    ("AWS/ECS", "MemoryUtilization"): {"ClusterName", "ServiceName"},
+    ("AWS/ApplicationELB", "HTTPCode_Target_5XX_Count"): {"LoadBalancer", "TargetGroup"},
+    ("AWS/ApplicationELB", "HTTPCode_ELB_5XX_Count"): {"LoadBalancer"},
+    ("AWS/ApplicationELB", "RequestCount"): {"LoadBalancer"},
+    ("AWS/ApplicationELB", "UnHealthyHostCount"): {"LoadBalancer", "TargetGroup"},
+    ("AWS/ApplicationELB", "HealthyHostCount"): {"LoadBalancer", "TargetGroup"},
+}
+
+
+# ---------------------------------------------------------------------------------------------
+# Loading
+
+
+class CloudFormationLoader(yaml.SafeLoader):
+    """YAML with CloudFormation's short forms (!Ref, !Sub, !GetAtt, ...) as their long forms."""
+
+
+def _intrinsic(loader, suffix, node):
+    if isinstance(node, yaml.ScalarNode):
+        value = loader.construct_scalar(node)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)
+    if suffix == "Ref":
+        return {"Ref": value}
+    if suffix == "Condition":
+        return {"Condition": value}
+    if suffix == "GetAtt" and isinstance(value, str):
+        value = value.split(".", 1)
+    return {"Fn::" + suffix: value}
+
+
+CloudFormationLoader.add_multi_constructor("!", _intrinsic)
+
+
+@pytest.fixture(scope="module")
+def task_definition():
+    return json.loads((ROOT / "deploy/task-definition.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def container(task_definition):
+    (container,) = task_definition["containerDefinitions"]
+    return container
+
+
+@pytest.fixture(scope="module")
+def template():
+    return yaml.load((ROOT / "deploy/cloudformation.yaml").read_text(), Loader=CloudFormationLoader)
+
+
+@pytest.fixture(scope="module")
+def resources(template):
+    return template["Resources"]
+
+
+@pytest.fixture(scope="module")
+def compose():
+    return yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+
+
+@pytest.fixture(scope="module")
+def dockerfile():
+    text = (ROOT / "Dockerfile").read_text()
+    # Instructions, one per logical line (continuations joined, comments dropped).
+    text = re.sub(r"\\\n", " ", "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("#")))
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+def of_type(resources, type_name):
+    return {name: body for name, body in resources.items() if isinstance(body, dict) and body.get("Type") == type_name}
+
+
+def one_of_type(resources, type_name):
+    (body,) = of_type(resources, type_name).values()
+    return body
+
+
+def environment(pairs, name_key="name", value_key="value"):
+    names = [pair[name_key] for pair in pairs]
+    assert len(names) == len(set(names)), f"duplicate variables: {names}"
+    return {pair[name_key]: pair[value_key] for pair in pairs}
+
+
+# ---------------------------------------------------------------------------------------------
+# deploy/task-definition.json
+
+
+def test_task_definition_is_valid_register_task_definition_input(task_definition):
+    shape = botocore.session.get_session().get_service_model("ecs").operation_model("RegisterTaskDefinition").input_shape
+    report = ParamValidator().validate(task_definition, shape)
+    assert not report.has_errors(), report.generate_report()
+
+
+def test_task_definition_is_fargate_awsvpc_512_1024(task_definition):
+    assert task_definition["requiresCompatibilities"] == ["FARGATE"]
+    assert task_definition["networkMode"] == "awsvpc"
+    assert task_definition["cpu"] == "512"
+    assert task_definition["memory"] == "1024"
+    assert task_definition["memory"] in FARGATE_MEMORY_FOR_512_CPU
+
+
+def test_task_definition_has_separate_task_and_execution_roles(task_definition):
+    arn = re.compile(r"^arn:aws:iam::\d{12}:role/[\w+=,.@-]+$")
+    assert arn.match(task_definition["taskRoleArn"])
+    assert arn.match(task_definition["executionRoleArn"])
+    assert task_definition["taskRoleArn"] != task_definition["executionRoleArn"]
+
+
+def test_container_runs_hardened(container):
+    assert container["essential"] is True
+    assert container["readonlyRootFilesystem"] is True
+    uid, _, gid = container["user"].partition(":")
+    assert uid.isdigit() and int(uid) != 0, "the container must run as a numeric non-root user"
+    assert gid.isdigit() and int(gid) != 0
+    assert container["linuxParameters"]["capabilities"]["drop"] == ["ALL"]
+
+
+def test_stop_timeout_outlasts_the_shutdown_grace_period(container):
+    grace = int(environment(container["environment"])["SHUTDOWN_GRACE_SECONDS"])
+    assert grace < container["stopTimeout"] <= FARGATE_MAX_STOP_TIMEOUT
+
+
+def test_nofile_ulimit_is_sized_for_many_streams(container):
+    (nofile,) = [limit for limit in container["ulimits"] if limit["name"] == "nofile"]
+    streams = int(environment(container["environment"])["MAX_CONCURRENT_STREAMS"])
+    # Two sockets a stream (the client's and Bedrock's), and room to spare.
+    assert nofile["softLimit"] >= 65536 and nofile["hardLimit"] >= nofile["softLimit"]
+    assert nofile["softLimit"] >= 4 * streams
+
+
+def test_logs_go_to_the_log_group_with_awslogs(task_definition, container):
+    logging = container["logConfiguration"]
+    assert logging["logDriver"] == "awslogs"
+    options = logging["options"]
+    assert options["awslogs-group"] == LOG_GROUP
+    assert options["awslogs-region"] == environment(container["environment"])["AWS_REGION"]
+    assert options["awslogs-stream-prefix"]
+    # A slow log pipeline must never block a stream's writes.
+    assert options["mode"] == "non-blocking"
+
+
+def test_health_check_runs_the_binary(container):
+    check = container["healthCheck"]
+    assert check["command"] == HEALTHCHECK_COMMAND
+    env = environment(container["environment"])
+    assert check["timeout"] > int(env["HEALTH_IDENTITY_TIMEOUT_SECONDS"])
+
+
+def test_port_mapping_is_the_service_port(container):
+    (mapping,) = container["portMappings"]
+    port = int(environment(container["environment"])["PORT"])
+    assert mapping["containerPort"] == port == 8000
+    assert mapping.get("hostPort", port) == port  # awsvpc: the same port or none
+    assert mapping["protocol"] == "tcp"
+
+
+def test_environment_is_the_configuration_table(container):
+    env = environment(container["environment"])
+    assert set(env) == set(SERVICE_VARIABLES)
+    for name, default in SERVICE_VARIABLES.items():
+        if name not in DEPLOYMENT_SPECIFIC:
+            assert env[name] == default, f"{name}: {env[name]!r}, the service's default is {default!r}"
+    assert env["LOG_FORMAT"] == "json"
+    assert env["ALLOWED_ORIGINS"] != "*", "production must name its frontends"
+    assert env["ALLOWED_AGENT_IDS"], "production must name its agents"
+    assert all(re.fullmatch(r"[0-9a-zA-Z]{1,10}", agent) for agent in env["ALLOWED_AGENT_IDS"].split(","))
+    assert re.fullmatch(r"[0-9a-zA-Z]{1,10}", env["DEFAULT_AGENT_ALIAS_ID"])
+
+
+def test_no_credentials_in_the_task_definition(container):
+    # The task role provides them (AWS_CONTAINER_CREDENTIALS_RELATIVE_URI, set by ECS).
+    names = set(environment(container["environment"]))
+    assert not names & {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL"}
+    assert "secrets" not in container
+
+
+# ---------------------------------------------------------------------------------------------
+# deploy/cloudformation.yaml
+
+
+def test_stack_task_definition_matches_the_json_one(resources, task_definition, container):
+    properties = one_of_type(resources, "AWS::ECS::TaskDefinition")["Properties"]
+    assert properties["Family"] == task_definition["family"]
+    assert properties["RequiresCompatibilities"] == task_definition["requiresCompatibilities"]
+    assert properties["NetworkMode"] == task_definition["networkMode"]
+    assert (properties["Cpu"], properties["Memory"]) == (task_definition["cpu"], task_definition["memory"])
+    (stack_container,) = properties["ContainerDefinitions"]
+    assert stack_container["Name"] == container["name"]
+    assert stack_container["User"] == container["user"]
+    assert stack_container["ReadonlyRootFilesystem"] is True
+    assert stack_container["StopTimeout"] == container["stopTimeout"]
+    assert stack_container["HealthCheck"]["Command"] == HEALTHCHECK_COMMAND
+    assert stack_container["Ulimits"] == [
+        {"Name": u["name"], "SoftLimit": u["softLimit"], "HardLimit": u["hardLimit"]} for u in container["ulimits"]
+    ]
+    assert stack_container["LogConfiguration"]["LogDriver"] == "awslogs"
+    assert stack_container["LogConfiguration"]["Options"]["awslogs-group"] == {"Ref": "LogGroup"}
+    stack_env = environment(stack_container["Environment"], "Name", "Value")
+    json_env = environment(container["environment"])
+    assert set(stack_env) == set(json_env)
+    for name in set(json_env) - DEPLOYMENT_SPECIFIC:
+        assert stack_env[name] == json_env[name], name
+    assert stack_env["LOG_FORMAT"] == "json"
+    assert stack_env["AWS_REGION"] == {"Ref": "AWS::Region"}
+
+
+def test_log_group(resources):
+    (log_group,) = of_type(resources, "AWS::Logs::LogGroup").values()
+    assert log_group["Properties"]["LogGroupName"] == LOG_GROUP
+
+
+def test_task_role_may_only_invoke_the_configured_agent_aliases(template, resources):
+    stack_container = one_of_type(resources, "AWS::ECS::TaskDefinition")["Properties"]["ContainerDefinitions"][0]
+    env = environment(stack_container["Environment"], "Name", "Value")
+    # The service invokes exactly the agents and the alias that the policies allow.
+    assert env["ALLOWED_AGENT_IDS"] == {"Fn::Join": [",", {"Ref": "AgentIds"}]}
+    assert env["DEFAULT_AGENT_ALIAS_ID"] == {"Ref": "AgentAliasId"}
+    assert "Fn::ForEach" not in json.dumps(resources["TaskRole"]) and "Policies" not in resources["TaskRole"]["Properties"]
+    assert "AWS::LanguageExtensions" in (template["Transform"] if isinstance(template["Transform"], list) else [template["Transform"]])
+
+    ((key, (identifier, collection, body)),) = [(k, v) for k, v in resources.items() if k.startswith("Fn::ForEach::")]
+    assert collection == {"Ref": "AgentIds"}
+    ((logical_id, policy),) = body.items()
+    assert "${" + identifier + "}" in logical_id
+    assert policy["Type"] == "AWS::IAM::RolePolicy"
+    assert policy["Properties"]["RoleName"] == {"Ref": "TaskRole"}
+    (statement,) = policy["Properties"]["PolicyDocument"]["Statement"]
+    assert statement["Effect"] == "Allow"
+    assert statement["Action"] in ("bedrock:InvokeAgent", ["bedrock:InvokeAgent"])
+    resource = statement["Resource"]["Fn::Sub"]
+    assert resource == (
+        "arn:${AWS::Partition}:bedrock:${AWS::Region}:${AWS::AccountId}:agent-alias/${" + identifier + "}/${AgentAliasId}"
+    ), "InvokeAgent is authorized on agent-alias/AGENT_ID/ALIAS_ID, not on agent/*"
+
+    # Nothing else grants the task role anything, and no IAM statement of the stack uses a wildcard action.
+    for name, resource_body in of_type(resources, "AWS::IAM::RolePolicy").items():
+        assert resource_body["Properties"]["RoleName"] != {"Ref": "TaskRole"}, name
+    for document in re.findall(r'"Action": ("[^"]*"|\[[^\]]*\])', json.dumps(resources)):
+        assert "*" not in document
+
+
+def test_load_balancer_idle_timeout_outlasts_silent_streams(template, resources):
+    load_balancer = one_of_type(resources, "AWS::ElasticLoadBalancingV2::LoadBalancer")["Properties"]
+    attributes = {a["Key"]: a["Value"] for a in load_balancer["LoadBalancerAttributes"]}
+    idle = attributes["idle_timeout.timeout_seconds"]
+    parameter = template["Parameters"][idle["Ref"]]
+    env = environment(
+        one_of_type(resources, "AWS::ECS::TaskDefinition")["Properties"]["ContainerDefinitions"][0]["Environment"],
+        "Name",
+        "Value",
+    )
+    longest_silence = max(int(env["FIRST_EVENT_TIMEOUT_SECONDS"]), int(env["IDLE_TIMEOUT_SECONDS"]))
+    assert longest_silence == 120
+    assert parameter["MinValue"] > longest_silence
+    assert parameter["MinValue"] <= int(parameter["Default"]) <= parameter["MaxValue"] <= ALB_MAX_IDLE_TIMEOUT
+
+
+def test_target_group_health_check(resources):
+    target_group = one_of_type(resources, "AWS::ElasticLoadBalancingV2::TargetGroup")["Properties"]
+    assert target_group["TargetType"] == "ip"  # awsvpc tasks register by IP
+    assert target_group["Port"] == 8000
+    assert target_group["HealthCheckPath"] == "/health"
+    assert target_group["HealthCheckIntervalSeconds"] == 30
+    assert target_group["HealthCheckTimeoutSeconds"] == 5
+    assert target_group["HealthyThresholdCount"] == 2
+    assert target_group["UnhealthyThresholdCount"] == 3
+    assert target_group["Matcher"] == {"HttpCode": "200"}
+
+
+def test_service_deployment(resources):
+    service = one_of_type(resources, "AWS::ECS::Service")["Properties"]
+    assert service["LaunchType"] == "FARGATE"
+    assert service["DesiredCount"] == 2
+    deployment = service["DeploymentConfiguration"]
+    assert (deployment["MaximumPercent"], deployment["MinimumHealthyPercent"]) == (200, 50)
+    (balancer,) = service["LoadBalancers"]
+    assert (balancer["ContainerName"], balancer["ContainerPort"]) == ("api", 8000)
+
+
+def test_autoscaling_2_to_10_on_cpu_70(resources):
+    target = one_of_type(resources, "AWS::ApplicationAutoScaling::ScalableTarget")["Properties"]
+    assert (target["MinCapacity"], target["MaxCapacity"]) == (2, 10)
+    assert target["ScalableDimension"] == "ecs:service:DesiredCount"
+    assert target["ResourceId"] == {"Fn::Sub": "service/${Cluster}/${Service.Name}"}
+    policy = one_of_type(resources, "AWS::ApplicationAutoScaling::ScalingPolicy")["Properties"]
+    assert policy["PolicyType"] == "TargetTrackingScaling"
+    tracking = policy["TargetTrackingScalingPolicyConfiguration"]
+    assert tracking["PredefinedMetricSpecification"]["PredefinedMetricType"] == "ECSServiceAverageCPUUtilization"
+    assert tracking["TargetValue"] == 70
+
+
+def _metric_stats(alarm):
+    """(namespace, metric, dimension names, period) of each metric an alarm reads."""
+    if "MetricName" in alarm:
+        return [(alarm["Namespace"], alarm["MetricName"], {d["Name"] for d in alarm["Dimensions"]}, alarm["Period"])]
+    return [
+        (
+            m["MetricStat"]["Metric"]["Namespace"],
+            m["MetricStat"]["Metric"]["MetricName"],
+            {d["Name"] for d in m["MetricStat"]["Metric"]["Dimensions"]},
+            m["MetricStat"]["Period"],
+        )
+        for m in alarm["Metrics"]
+        if "MetricStat" in m
+    ]
+
+
+def _alarm_reading(resources, metric_name):
+    found = [
+        alarm["Properties"]
+        for alarm in of_type(resources, "AWS::CloudWatch::Alarm").values()
+        if any(metric == metric_name for _, metric, _, _ in _metric_stats(alarm["Properties"]))
+    ]
+    assert len(found) == 1, f"one alarm on {metric_name}"
+    return found[0]
+
+
+def _window_seconds(alarm):
+    (period,) = {period for _, _, _, period in _metric_stats(alarm)}
+    assert alarm.get("DatapointsToAlarm", alarm["EvaluationPeriods"]) == alarm["EvaluationPeriods"]
+    return period * alarm["EvaluationPeriods"]
+
+
+def test_alarm_metrics_exist_with_their_dimensions(resources):
+    for name, alarm in of_type(resources, "AWS::CloudWatch::Alarm").items():
+        for namespace, metric, dimensions, _ in _metric_stats(alarm["Properties"]):
+            assert (namespace, metric) in KNOWN_METRICS, f"{name}: unknown metric {namespace} {metric}"
+            assert dimensions == KNOWN_METRICS[(namespace, metric)], f"{name}: {metric} dimensions {dimensions}"
+        assert alarm["Properties"]["AlarmActions"] == [{"Ref": "AlarmTopic"}]
+
+
+def test_cpu_alarm_over_80_percent_for_5_minutes(resources):
+    alarm = _alarm_reading(resources, "CPUUtilization")
+    assert alarm["Namespace"] == "AWS/ECS" and alarm["Statistic"] == "Average"
+    assert (alarm["Threshold"], alarm["ComparisonOperator"]) == (80, "GreaterThanThreshold")
+    assert _window_seconds(alarm) == 300
+
+
+def test_memory_alarm_over_90_percent_for_5_minutes(resources):
+    alarm = _alarm_reading(resources, "MemoryUtilization")
+    assert alarm["Namespace"] == "AWS/ECS" and alarm["Statistic"] == "Average"
+    assert (alarm["Threshold"], alarm["ComparisonOperator"]) == (90, "GreaterThanThreshold")
+    assert _window_seconds(alarm) == 300
+
+
+def test_5xx_rate_alarm_over_5_percent_for_2_minutes(resources):
+    alarm = _alarm_reading(resources, "HTTPCode_Target_5XX_Count")
+    metrics = {m["Id"]: m for m in alarm["Metrics"]}
+    (expression,) = [m for m in alarm["Metrics"] if "Expression" in m]
+    assert expression["ReturnData"] is True
+    assert all(m["ReturnData"] is False for m in metrics.values() if m is not expression)
+    by_name = {m["MetricStat"]["Metric"]["MetricName"]: i for i, m in metrics.items() if "MetricStat" in m}
+    assert {"HTTPCode_Target_5XX_Count", "RequestCount"} <= set(by_name)
+    assert all(m["MetricStat"]["Stat"] == "Sum" for m in metrics.values() if "MetricStat" in m)
+    # A percentage: 100 * errors / requests, every metric it reads being one of the alarm's.
+    text = expression["Expression"]
+    assert "100" in text and f"/ {by_name['RequestCount']}" in text
+    assert set(re.findall(r"\b[a-z][A-Za-z0-9_]*\b", text)) - {"IF", "FILL"} <= set(metrics)
+    assert by_name["HTTPCode_Target_5XX_Count"] in text
+    assert (alarm["Threshold"], alarm["ComparisonOperator"]) == (5, "GreaterThanThreshold")
+    assert _window_seconds(alarm) == 120
+
+
+def test_unhealthy_hosts_alarm(resources):
+    alarm = _alarm_reading(resources, "UnHealthyHostCount")
+    assert (alarm["Threshold"], alarm["ComparisonOperator"]) == (0, "GreaterThanThreshold")
+    assert alarm["Statistic"] == "Maximum"
+
+
+# ---------------------------------------------------------------------------------------------
+# docker-compose.yml
+
+
+def test_compose_wires_the_service_to_mockbedrock(compose):
+    api, mock = compose["services"]["api"], compose["services"]["mockbedrock"]
+    assert mock["entrypoint"] == ["/app/MockBedrock"]
+    assert api["image"] == mock["image"]
+    api_env, mock_env = api["environment"], mock["environment"]
+    assert api_env["AWS_ENDPOINT_URL"] == f"http://mockbedrock:{mock_env['MOCK_BEDROCK_PORT']}" == "http://mockbedrock:4566"
+    assert api_env["AWS_REGION"] == mock_env["MOCK_BEDROCK_REGION"] == "us-east-1"
+    assert api_env["AWS_ACCESS_KEY_ID"] == mock_env["MOCK_BEDROCK_ACCESS_KEY_ID"] == "AKIDMOCKBEDROCK"
+    assert api_env["AWS_SECRET_ACCESS_KEY"] == mock_env["MOCK_BEDROCK_SECRET_ACCESS_KEY"] == "mock-bedrock-secret"
+    assert mock_env["MOCK_BEDROCK_HOST"] == "0.0.0.0"
+    assert mock_env["MOCK_BEDROCK_FIXTURES"] == "/app/Fixtures"
+    assert api["depends_on"]["mockbedrock"]["condition"] == "service_healthy"
+    assert "8000:8000" in api["ports"] and "4566:4566" in mock["ports"]
+
+
+def test_compose_health_checks_and_shutdown(compose):
+    api, mock = compose["services"]["api"], compose["services"]["mockbedrock"]
+    assert api["healthcheck"]["test"] == HEALTHCHECK_COMMAND
+    # MockBedrock must not inherit the image's check of the service's port.
+    assert "/_mock/stats" in " ".join(mock["healthcheck"]["test"])
+    grace = int(api["environment"].get("SHUTDOWN_GRACE_SECONDS", SERVICE_VARIABLES["SHUTDOWN_GRACE_SECONDS"]))
+    assert int(api["stop_grace_period"].rstrip("s")) > grace
+    assert api["ulimits"]["nofile"]["soft"] >= 65536
+
+
+# ---------------------------------------------------------------------------------------------
+# Dockerfile
+
+
+def _instructions(dockerfile, keyword):
+    return [line.split(None, 1)[1] for line in dockerfile if line.split(None, 1)[0].upper() == keyword]
+
+
+def test_dockerfile_base_images_are_pinned(dockerfile):
+    images = [args.split()[0] for args in _instructions(dockerfile, "FROM")]
+    assert len(images) == 2, "a build stage and a runtime stage"
+    for image in images:
+        name, _, tag = image.partition(":")
+        assert tag and tag != "latest", image
+    assert images[0].startswith("swift:")
+
+
+def test_dockerfile_builds_both_products_statically(dockerfile):
+    builds = " ".join(_instructions(dockerfile, "RUN"))
+    for product in ("bedrock-agent-streaming", "MockBedrock"):
+        assert re.search(rf"swift build -c release --static-swift-stdlib --product {product}\b", builds), product
+    copies = " ".join(_instructions(dockerfile, "COPY"))
+    for source in ("Package.swift", "Sources", "Fixtures"):
+        assert source in copies
+
+
+def test_dockerfile_runtime_stage(dockerfile):
+    runtime = dockerfile[max(i for i, line in enumerate(dockerfile) if line.upper().startswith("FROM ")) :]
+    (user,) = _instructions(runtime, "USER")
+    uid = user.split(":")[0]
+    assert uid.isdigit() and int(uid) != 0
+    assert _instructions(runtime, "WORKDIR") == ["/app"]
+    assert _instructions(runtime, "EXPOSE") == ["8000"]
+    assert _instructions(runtime, "STOPSIGNAL") == ["SIGTERM"]
+    (healthcheck,) = _instructions(runtime, "HEALTHCHECK")
+    assert healthcheck.endswith('CMD ["/app/bedrock-agent-streaming", "healthcheck"]')
+    assert _instructions(runtime, "ENTRYPOINT") == ['["/app/bedrock-agent-streaming"]']
+    copies = " ".join(_instructions(runtime, "COPY"))
+    assert "/app/Fixtures" in copies and "MockBedrock" in copies
+    packages = " ".join(_instructions(runtime, "RUN"))
+    for package in ("ca-certificates", "libssl3", "libxml2", "zlib1g"):
+        assert re.search(rf"\b{re.escape(package)}\b", packages), package
