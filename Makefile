@@ -4,7 +4,7 @@ SWIFT ?= swift
 PYTHON ?= python3
 FUZZ_SECONDS ?= 300
 
-.PHONY: all deps python-deps build release test interop bench fuzz clean
+.PHONY: all deps python-deps build release test interop lint dev run bench fuzz clean
 
 all: build
 
@@ -30,17 +30,43 @@ python-deps:
 build: deps
 	$(SWIFT) build
 
+# The two release binaries, as the Dockerfile builds them, with their sizes.
 release: deps
-	$(SWIFT) build -c release
+	$(SWIFT) build -c release --static-swift-stdlib --product bedrock-agent-streaming
+	$(SWIFT) build -c release --static-swift-stdlib --product MockBedrock
+	@ls -l .build/release/bedrock-agent-streaming .build/release/MockBedrock | awk '{printf "%s: %.1f MB\n", $$9, $$5 / 1e6}'
 
 test: deps python-deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 	$(MAKE) --no-print-directory interop
+	$(MAKE) --no-print-directory lint
 
 # boto3 over every fixture, against the debug MockBedrock binary that `swift build` made.
 interop: python-deps
 	MOCK_BEDROCK_BIN=.build/debug/MockBedrock $(PYTHON) -m pytest -q -p no:cacheprovider Tests/Interop
+
+# The deployment files, checked offline: hadolint, docker compose config, cfn-lint, botocore.
+lint:
+	bash deploy/lint.sh
+
+# MockBedrock and the service wired to it, as `docker compose up` does, without Docker.
+DEV_ENV = AWS_ENDPOINT_URL=http://127.0.0.1:4566 AWS_REGION=us-east-1 \
+	AWS_ACCESS_KEY_ID=AKIDMOCKBEDROCK AWS_SECRET_ACCESS_KEY=mock-bedrock-secret AWS_EC2_METADATA_DISABLED=true
+dev: build
+	@trap 'trap - EXIT INT TERM; kill 0' EXIT INT TERM; \
+	MOCK_BEDROCK_ACCESS_KEY_ID=AKIDMOCKBEDROCK MOCK_BEDROCK_SECRET_ACCESS_KEY=mock-bedrock-secret \
+	  .build/debug/MockBedrock & \
+	$(DEV_ENV) .build/debug/bedrock-agent-streaming & \
+	sleep 1; \
+	echo; echo "Streaming from the mock agent HELLO:"; \
+	echo "  curl -N -X POST http://localhost:8000/api/agent/stream -H 'Content-Type: application/json' -d '{\"input_text\": \"Hello\", \"agent_id\": \"HELLO\"}'"; \
+	echo "Stop with Ctrl-C."; echo; \
+	wait
+
+# The service alone, for real AWS: credentials and region come from the usual AWS sources.
+run: build
+	.build/debug/bedrock-agent-streaming
 
 bench: deps
 	$(SWIFT) build -c release --product Benchmarks
