@@ -131,6 +131,7 @@ let package = Package(
                 "EventStream",
                 "MockBedrock",
                 "Service",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),

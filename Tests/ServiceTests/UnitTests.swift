@@ -1,0 +1,156 @@
+import AWSAccess
+import ArgumentParser
+import BedrockAgentRuntime
+import Foundation
+import Logging
+import NIOCore
+import Testing
+
+@testable import Service
+
+/// The pieces of one request's path, each on its own.
+@Suite("UTF-8 across chunks")
+struct UTF8StreamDecoderTests {
+    func decode(_ chunks: [[UInt8]]) -> [UInt8] {
+        var decoder = UTF8StreamDecoder()
+        var output: [UInt8] = []
+        for chunk in chunks {
+            chunk.withUnsafeBytes { decoder.decode($0, into: &output) }
+        }
+        decoder.finish(into: &output)
+        return output
+    }
+
+    @Test("any split of valid text decodes to the same text", arguments: ["Café", "日本語のテキスト", "emoji 😀🎉 and ascii", "x"])
+    func splits(text: String) {
+        let bytes = Array(text.utf8)
+        for cut in 0...bytes.count {
+            #expect(self.decode([Array(bytes[..<cut]), Array(bytes[cut...])]) == bytes, "cut at \(cut)")
+        }
+        #expect(self.decode(bytes.map { [$0] }) == bytes, "byte by byte")
+    }
+
+    @Test("invalid bytes become U+FFFD as String(decoding:) would", arguments: [
+        [0xFF], [0xC3], [0xE2, 0x82], [0xED, 0xA0, 0x80], [0xF0, 0x9F, 0x98], [0xC0, 0xAF], [0x61, 0x80, 0x62], [0xF4, 0x90, 0x80, 0x80],
+    ] as [[UInt8]])
+    func invalid(bytes: [UInt8]) {
+        let expected = Array(String(decoding: bytes, as: UTF8.self).utf8)
+        #expect(self.decode([bytes]) == expected)
+        #expect(self.decode(bytes.map { [$0] }) == expected, "byte by byte")
+    }
+
+    @Test("an incomplete character is held, not emitted, until the next chunk")
+    func holds() {
+        var decoder = UTF8StreamDecoder()
+        var output: [UInt8] = []
+        [UInt8]([0x61, 0xF0, 0x9F]).withUnsafeBytes { decoder.decode($0, into: &output) }
+        #expect(output == [0x61])
+        [UInt8]([0x98, 0x80]).withUnsafeBytes { decoder.decode($0, into: &output) }
+        #expect(output == [0x61] + Array("😀".utf8))
+    }
+}
+
+@Suite("JSON text")
+struct JSONTextTests {
+    @Test("escaping round-trips through a JSON parser", arguments: ["plain", "quote \" and \\ backslash", "lines\nand\ttabs\r", "\u{0}\u{1}\u{1F}", "ünïcödé 😀", "</script>"])
+    func roundTrip(text: String) throws {
+        var buffer = ByteBuffer()
+        JSONText.writeString(text, to: &buffer)
+        let decoded = try JSONDecoder().decode(String.self, from: Data(buffer.readableBytesView))
+        #expect(decoded == text)
+    }
+}
+
+@Suite("Configuration")
+struct ConfigurationTests {
+    func configuration(_ variables: [String: String]) throws(ConfigurationError) -> ServiceConfiguration {
+        try ServiceConfiguration(environment: variables.merging(["AWS_EC2_METADATA_DISABLED": "true"]) { a, _ in a }, homeDirectory: nil)
+    }
+
+    @Test("defaults are those of the README")
+    func defaults() throws {
+        let configuration = try self.configuration([:])
+        #expect(configuration.port == 8000)
+        #expect(configuration.host == "0.0.0.0")
+        #expect(configuration.debugMode == false)
+        #expect(configuration.allowedOrigins == .any)
+        #expect(configuration.defaultAgentAliasId == "TSTALIASID")
+        #expect(configuration.maxInputCharacters == 25_000)
+        #expect(configuration.maxConcurrentStreams == 1_000)
+        #expect(configuration.streamFinalResponse == true)
+        #expect(configuration.upstreamMaxAttempts == 3)
+        #expect(configuration.shutdownGrace == .seconds(25))
+        #expect(configuration.region.name == "us-east-1")
+        #expect(configuration.endpoints.bedrockAgentRuntime == "https://bedrock-agent-runtime.us-east-1.amazonaws.com")
+    }
+
+    @Test("values are read and typed")
+    func values() throws {
+        let configuration = try self.configuration([
+            "PORT": "9000", "DEBUG_MODE": "yes", "ALLOWED_ORIGINS": "https://a.example.com,http://localhost:3000",
+            "LOG_LEVEL": "warning", "LOG_FORMAT": "JSON", "IDLE_TIMEOUT_SECONDS": "2.5", "ALLOWED_AGENT_IDS": "A1, B2",
+            "AWS_REGION": "eu-west-1",
+        ])
+        #expect(configuration.port == 9000)
+        #expect(configuration.debugMode)
+        #expect(configuration.allowedOrigins == .only(["https://a.example.com", "http://localhost:3000"]))
+        #expect(configuration.logLevel == .warning)
+        #expect(configuration.logFormat == .json)
+        #expect(configuration.idleTimeout == .milliseconds(2500))
+        #expect(configuration.allowedAgentIds == ["A1", "B2"])
+        #expect(configuration.endpoints.bedrockAgentRuntime == "https://bedrock-agent-runtime.eu-west-1.amazonaws.com")
+    }
+
+    @Test(
+        "an invalid value stops start-up naming its variable",
+        arguments: [
+            ("PORT", "eighty"), ("PORT", "70000"), ("DEBUG_MODE", "maybe"), ("LOG_LEVEL", "LOUD"), ("LOG_FORMAT", "xml"),
+            ("MAX_CONCURRENT_STREAMS", "0"), ("IDLE_TIMEOUT_SECONDS", "-1"), ("FIRST_EVENT_TIMEOUT_SECONDS", "soon"),
+            ("ALLOWED_ORIGINS", "not a url"), ("ALLOWED_AGENT_IDS", "ok,not-ok"), ("DEFAULT_AGENT_ALIAS_ID", "alias_1"),
+            ("UPSTREAM_MAX_ATTEMPTS", "11"), ("HOST", ""),
+        ]
+    )
+    func invalid(name: String, value: String) {
+        let error = #expect(throws: ConfigurationError.self) { try self.configuration([name: value]) }
+        #expect(error?.source == name)
+        #expect(error?.description.contains(name) == true)
+    }
+
+    @Test(".env files: comments, quotes, export; the real environment wins")
+    func dotEnv() throws {
+        let parsed = try DotEnvFile.parse(
+            """
+            # settings
+            export PORT=9001
+            DEBUG_MODE = true  # inline comment
+            ALLOWED_ORIGINS="https://a.example.com, https://b.example.com"
+            LOG_FORMAT='json'
+            EMPTY=
+
+            """,
+            source: ".env"
+        )
+        #expect(parsed == [
+            "PORT": "9001", "DEBUG_MODE": "true", "ALLOWED_ORIGINS": "https://a.example.com, https://b.example.com",
+            "LOG_FORMAT": "json", "EMPTY": "",
+        ])
+        let error = #expect(throws: ConfigurationError.self) { try DotEnvFile.parse("PORT=1\nthis line is wrong\n", source: ".env") }
+        #expect(error?.source == ".env:2")
+        let unterminated = #expect(throws: ConfigurationError.self) { try DotEnvFile.parse("A=\"open\n", source: ".env") }
+        #expect(unterminated?.source == ".env:1")
+    }
+}
+
+@Suite("Health check command")
+struct HealthCheckCommandTests {
+    @Test("exits 0 against a healthy service and fails against nothing")
+    func healthcheck() async throws {
+        try await withService { service in
+            var healthy = try HealthCheck.parse(["--url", service.baseURL + "/health"])
+            try await healthy.run()
+        }
+        let closed = try closedLocalPort()
+        var unhealthy = try HealthCheck.parse(["--url", "http://127.0.0.1:\(closed)/health", "--timeout", "2"])
+        await #expect(throws: (any Error).self) { try await unhealthy.run() }
+    }
+}
