@@ -7,7 +7,7 @@
 #
 #   docker build -t bedrock-agent-streaming .
 #
-# Checked by hadolint (deploy/lint.sh); deploy/README.md has the build, push and deploy steps.
+# Checked by hadolint (deploy/lint.sh); the README has the build, push and deploy steps.
 
 # ---------------------------------------------------------------------------------------------
 # Build: the official Swift image (Debian 12 "bookworm", the same release as the runtime base,

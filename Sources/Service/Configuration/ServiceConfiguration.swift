@@ -156,8 +156,9 @@ private struct SettingReader {
         return text
     }
 
+    /// A comma-separated list of agent ids; empty means no restriction, as unset does.
     func agentIds(_ name: String) throws(ConfigurationError) -> Set<String>? {
-        guard let text = try self.text(name) else { return nil }
+        guard let text = self.environment[name], !text.trimmingCharacters(in: .whitespaces).isEmpty else { return nil }
         var ids: Set<String> = []
         for id in text.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) where !id.isEmpty {
             if let problem = BedrockIdentifier.agentId.violation(in: id) {
