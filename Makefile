@@ -41,6 +41,8 @@ test: deps python-deps
 	$(SWIFT) test --skip-build
 	$(MAKE) --no-print-directory interop
 	$(MAKE) --no-print-directory lint
+	@echo "Load generator smoke run (debug binaries, a few checked streams; not a measurement):"
+	.build/debug/Benchmarks load --smoke --binaries .build/debug --output .build/bench-smoke.json
 
 # boto3 over every fixture, against the debug MockBedrock binary that `swift build` made.
 interop: python-deps
@@ -68,9 +70,13 @@ dev: build
 run: build
 	.build/debug/bedrock-agent-streaming
 
+# Release binaries, then the codec's throughput and the load matrix (BENCHMARKS.md).
 bench: deps
 	$(SWIFT) build -c release --product Benchmarks
+	$(SWIFT) build -c release --product bedrock-agent-streaming
+	$(SWIFT) build -c release --product MockBedrock
 	.build/release/Benchmarks codec
+	.build/release/Benchmarks load --output bench-results.json
 
 # libFuzzer with AddressSanitizer over the event-stream decoder, seeded with the official vectors
 # and the recorded captures; bounded by FUZZ_SECONDS. Not part of `make test`.

@@ -106,10 +106,16 @@ let package = Package(
         .executableTarget(
             name: "Benchmarks",
             dependencies: [
+                "AWSAccess",
+                "BedrockAgentRuntime",
                 "CZlib",
                 "EventStream",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
         ),

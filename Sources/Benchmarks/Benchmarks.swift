@@ -7,6 +7,6 @@ struct Benchmarks: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "Benchmarks",
         abstract: "Throughput figures for the project's hot paths.",
-        subcommands: [CodecBenchmark.self]
+        subcommands: [CodecBenchmark.self, LoadBenchmark.self]
     )
 }

@@ -1,0 +1,50 @@
+import Foundation
+
+/// The release binaries under test, started as child processes with the settings of the load
+/// runs, and stopped with SIGTERM.
+final class BenchmarkProcesses: @unchecked Sendable {
+    static let mockPort = 45_661
+    static let servicePort = 48_081
+    static let accessKeyID = "AKIDBENCHMARK"
+    static let secretAccessKey = "benchmark/secret"
+
+    let mock: Process
+    let service: Process
+
+    var mockMonitor: ProcessMonitor { ProcessMonitor(pid: self.mock.processIdentifier) }
+    var serviceMonitor: ProcessMonitor { ProcessMonitor(pid: self.service.processIdentifier) }
+
+    init(binaries: String, maxConcurrentStreams: Int) throws {
+        let environment = ProcessInfo.processInfo.environment
+        self.mock = Process()
+        self.mock.executableURL = URL(fileURLWithPath: binaries + "/MockBedrock")
+        self.mock.arguments = ["--port", String(Self.mockPort), "--fixtures", "Fixtures"]
+        self.mock.environment = environment.merging([
+            "MOCK_BEDROCK_ACCESS_KEY_ID": Self.accessKeyID, "MOCK_BEDROCK_SECRET_ACCESS_KEY": Self.secretAccessKey,
+        ]) { _, new in new }
+        self.mock.standardOutput = FileHandle.nullDevice
+        self.mock.standardError = FileHandle.nullDevice
+
+        self.service = Process()
+        self.service.executableURL = URL(fileURLWithPath: binaries + "/bedrock-agent-streaming")
+        self.service.environment = environment.merging([
+            "PORT": String(Self.servicePort), "HOST": "127.0.0.1", "LOG_LEVEL": "WARNING",
+            "AWS_ENDPOINT_URL": "http://127.0.0.1:\(Self.mockPort)", "AWS_REGION": "us-east-1",
+            "AWS_ACCESS_KEY_ID": Self.accessKeyID, "AWS_SECRET_ACCESS_KEY": Self.secretAccessKey,
+            "AWS_EC2_METADATA_DISABLED": "true", "MAX_CONCURRENT_STREAMS": String(maxConcurrentStreams),
+            "FIRST_EVENT_TIMEOUT_SECONDS": "300", "IDLE_TIMEOUT_SECONDS": "300", "STREAM_TIMEOUT_SECONDS": "3600",
+        ]) { _, new in new }
+        self.service.standardOutput = FileHandle.standardError
+        self.service.standardError = FileHandle.standardError
+
+        try self.mock.run()
+        try self.service.run()
+    }
+
+    func stop() {
+        for process in [self.service, self.mock] where process.isRunning {
+            process.terminate()
+            process.waitUntilExit()
+        }
+    }
+}

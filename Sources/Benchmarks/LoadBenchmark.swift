@@ -1,0 +1,269 @@
+import ArgumentParser
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOFoundationCompat
+import NIOHTTP1
+import NIOPosix
+
+/// `Benchmarks load`: the service and MockBedrock (release binaries) under load from this
+/// process, beside the same load sent straight to MockBedrock, which is the loopback limit.
+struct LoadBenchmark: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "load",
+        abstract: "Streams per second, latency, CPU and memory of the service against MockBedrock."
+    )
+
+    @Option(help: "Folder of the release binaries.")
+    var binaries = ".build/release"
+
+    @Option(help: "Where to write the results as JSON.")
+    var output = "bench-results.json"
+
+    @Flag(help: "A few streams of each kind, checked: a smoke run, not a measurement.")
+    var smoke = false
+
+    @Option(help: "Streams in the memory-flatness run.")
+    var flatnessStreams = 100_000
+
+    struct Row: Codable {
+        var scenario: LoadScenario
+        var target: LoadTarget
+        var completed: Int
+        var errors: Int
+        var firstError: String?
+        var seconds: Double
+        var streamsPerSecond: Double
+        var chunkLinesPerSecond: Double
+        var timeToFirstChunkP50Ms: Double?
+        var timeToFirstChunkP99Ms: Double?
+        var streamP50Ms: Double
+        var streamP99Ms: Double
+        var serviceCPUMsPerStream: Double?
+        var mockCPUMsPerStream: Double
+        var servicePeakRSSMB: Double?
+        var serviceRSSPerOpenStreamKB: Double?
+        var gapDeviationP99Ms: Double?
+        var mockConnectionsOpened: Int?
+    }
+
+    func run() async throws {
+        Self.raiseOpenFileLimit()
+        let processes = try BenchmarkProcesses(binaries: self.binaries, maxConcurrentStreams: 20_000)
+        defer { processes.stop() }
+        var configuration = HTTPClient.Configuration()
+        configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 12_000)
+        configuration.timeout = .init(connect: .seconds(10))
+        let client = HTTPClient(eventLoopGroup: MultiThreadedEventLoopGroup.singleton, configuration: configuration)
+        do {
+            try await self.runAll(client: client, processes: processes)
+            try await client.shutdown()
+        } catch {
+            try? await client.shutdown()
+            throw error
+        }
+    }
+
+    private func runAll(client: HTTPClient, processes: BenchmarkProcesses) async throws {
+        try await Self.waitUntilListening(client, "http://127.0.0.1:\(BenchmarkProcesses.servicePort)/health")
+
+        var rows: [Row] = []
+        for scenario in self.matrix {
+            for target in [LoadTarget.mock, .service] {
+                let row = await self.measure(scenario, target: target, client: client, processes: processes)
+                self.print(row)
+                rows.append(row)
+            }
+        }
+        let flatness = await self.memoryFlatness(client: client, processes: processes)
+        Swift.print(flatness.summary)
+
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        struct Report: Codable {
+            var rows: [LoadBenchmark.Row]
+            var memoryFlatness: MemoryFlatness
+        }
+        try encoder.encode(Report(rows: rows, memoryFlatness: flatness)).write(to: URL(fileURLWithPath: self.output))
+        let errors = rows.map(\.errors).reduce(0, +) + flatness.errors
+        Swift.print("results written to \(self.output); \(errors) stream errors")
+        if errors > 0 { throw ExitCode.failure }
+    }
+
+    /// The matrix: 100 x 20 B at no delay and at 20 ms at concurrency 1, 100 and 1000,
+    /// 1000 chunks, one 64 KiB chunk, and 10000 streams held open at a 1-second cadence.
+    var matrix: [LoadScenario] {
+        if self.smoke {
+            return [
+                LoadScenario(name: "100 x 20 B", chunks: 100, chunkBytes: 20, delayMs: 0, concurrency: 4, streams: 20),
+                LoadScenario(name: "10 x 20 B, 20 ms", chunks: 10, chunkBytes: 20, delayMs: 20, concurrency: 4, streams: 8),
+            ]
+        }
+        return [
+            LoadScenario(name: "100 x 20 B, c1", chunks: 100, chunkBytes: 20, delayMs: 0, concurrency: 1, streams: 300),
+            LoadScenario(name: "100 x 20 B, c100", chunks: 100, chunkBytes: 20, delayMs: 0, concurrency: 100, streams: 5_000),
+            LoadScenario(name: "100 x 20 B, c1000", chunks: 100, chunkBytes: 20, delayMs: 0, concurrency: 1_000, streams: 10_000),
+            LoadScenario(name: "100 x 20 B @20 ms, c1", chunks: 100, chunkBytes: 20, delayMs: 20, concurrency: 1, streams: 3),
+            LoadScenario(name: "100 x 20 B @20 ms, c100", chunks: 100, chunkBytes: 20, delayMs: 20, concurrency: 100, streams: 300),
+            LoadScenario(name: "100 x 20 B @20 ms, c1000", chunks: 100, chunkBytes: 20, delayMs: 20, concurrency: 1_000, streams: 2_000),
+            LoadScenario(name: "1000 x 20 B, c10", chunks: 1_000, chunkBytes: 20, delayMs: 0, concurrency: 10, streams: 50),
+            LoadScenario(name: "1 x 64 KiB, c10", chunks: 1, chunkBytes: 65_536, delayMs: 0, concurrency: 10, streams: 500),
+            LoadScenario(name: "hold 10000 x 30 @1 s", chunks: 30, chunkBytes: 20, delayMs: 1_000, concurrency: 10_000, streams: 10_000),
+        ]
+    }
+
+    func measure(_ scenario: LoadScenario, target: LoadTarget, client: HTTPClient, processes: BenchmarkProcesses) async -> Row {
+        let holding = scenario.delayMs >= 1_000
+        let serviceCPU = processes.serviceMonitor.cpuTime
+        let mockCPU = processes.mockMonitor.cpuTime
+        let idleRSS = processes.serviceMonitor.memory.resident
+        let connectionsBefore = await Self.mockConnections(client)
+        let generator = LoadGenerator(client: client, target: target, recordsGaps: holding)
+        let sampler = Task {
+            // The service's memory while the streams are open, sampled through the run.
+            var largest = 0
+            while !Task.isCancelled {
+                largest = max(largest, processes.serviceMonitor.memory.resident)
+                try? await Task.sleep(for: .milliseconds(200))
+            }
+            return largest
+        }
+        let start = ContinuousClock.now
+        let measurements = await generator.run(scenario)
+        let seconds = (ContinuousClock.now - start) / .seconds(1)
+        sampler.cancel()
+        let openRSS = await sampler.value
+        let ok = measurements.filter(\.ok)
+        let serviceCPUMs = Double((processes.serviceMonitor.cpuTime - serviceCPU) / .microseconds(1)) / 1000
+        let mockCPUMs = Double((processes.mockMonitor.cpuTime - mockCPU) / .microseconds(1)) / 1000
+        let connectionsAfter = await Self.mockConnections(client)
+        let deviations = ok.flatMap(\.gaps).map { abs($0 / .milliseconds(1) - Double(scenario.delayMs)) }
+        return Row(
+            scenario: scenario,
+            target: target,
+            completed: ok.count,
+            errors: measurements.count - ok.count,
+            firstError: measurements.first { !$0.ok }?.problem,
+            seconds: seconds,
+            streamsPerSecond: Double(ok.count) / seconds,
+            chunkLinesPerSecond: Double(ok.map(\.chunkLines).reduce(0, +)) / seconds,
+            timeToFirstChunkP50Ms: Self.percentile(ok.compactMap(\.timeToFirstChunk), 0.5),
+            timeToFirstChunkP99Ms: Self.percentile(ok.compactMap(\.timeToFirstChunk), 0.99),
+            streamP50Ms: Self.percentile(ok.map(\.duration), 0.5) ?? 0,
+            streamP99Ms: Self.percentile(ok.map(\.duration), 0.99) ?? 0,
+            serviceCPUMsPerStream: target == .service ? serviceCPUMs / Double(max(measurements.count, 1)) : nil,
+            mockCPUMsPerStream: mockCPUMs / Double(max(measurements.count, 1)),
+            servicePeakRSSMB: target == .service ? Double(processes.serviceMonitor.memory.peak) / 1e6 : nil,
+            serviceRSSPerOpenStreamKB: target == .service && holding
+                ? Double(openRSS - idleRSS) / Double(scenario.concurrency) / 1024 : nil,
+            gapDeviationP99Ms: holding ? Self.percentile(deviations, 0.99) : nil,
+            mockConnectionsOpened: connectionsAfter.map { $0 - (connectionsBefore ?? 0) }
+        )
+    }
+
+    /// RSS after warming up, after one 10000-chunk stream, and after many streams in a row.
+    struct MemoryFlatness: Codable {
+        var settledMB: Double
+        var afterLongStreamMB: Double
+        var afterManyStreamsMB: Double
+        var manyStreams: Int
+        var errors: Int
+
+        var summary: String {
+            let long = (self.afterLongStreamMB / self.settledMB - 1) * 100
+            let many = (self.afterManyStreamsMB / self.settledMB - 1) * 100
+            return "memory: settled \(format(self.settledMB)) MB, after a 10000-chunk stream \(format(self.afterLongStreamMB)) MB "
+                + "(\(format(long))%), after \(self.manyStreams) streams \(format(self.afterManyStreamsMB)) MB (\(format(many))%)"
+        }
+    }
+
+    func memoryFlatness(client: HTTPClient, processes: BenchmarkProcesses) async -> MemoryFlatness {
+        let generator = LoadGenerator(client: client, target: .service, recordsGaps: false)
+        let warmUp = LoadScenario(name: "warm-up", chunks: 100, chunkBytes: 20, delayMs: 0, concurrency: 100, streams: self.smoke ? 50 : 10_000)
+        var errors = await generator.run(warmUp).filter { !$0.ok }.count
+        let settled = processes.serviceMonitor.memory.resident
+        let long = LoadScenario(name: "10000 chunks", chunks: self.smoke ? 500 : 10_000, chunkBytes: 20, delayMs: 0, concurrency: 1, streams: 1)
+        errors += await generator.run(long).filter { !$0.ok }.count
+        let afterLong = processes.serviceMonitor.memory.resident
+        let many = LoadScenario(
+            name: "many",
+            chunks: 100,
+            chunkBytes: 20,
+            delayMs: 0,
+            concurrency: 100,
+            streams: self.smoke ? 100 : self.flatnessStreams
+        )
+        errors += await generator.run(many).filter { !$0.ok }.count
+        let afterMany = processes.serviceMonitor.memory.resident
+        return MemoryFlatness(
+            settledMB: Double(settled) / 1e6,
+            afterLongStreamMB: Double(afterLong) / 1e6,
+            afterManyStreamsMB: Double(afterMany) / 1e6,
+            manyStreams: many.streams,
+            errors: errors
+        )
+    }
+
+    func print(_ row: Row) {
+        var text = pad(row.scenario.name, 26) + pad(row.target.rawValue, 8)
+        text += pad("\(format(row.streamsPerSecond))/s", 12) + pad("\(format(row.chunkLinesPerSecond)) l/s", 14)
+        text += pad("ttfc \(row.timeToFirstChunkP50Ms.map(format) ?? "-")/\(row.timeToFirstChunkP99Ms.map(format) ?? "-") ms", 22)
+        text += pad("stream \(format(row.streamP50Ms))/\(format(row.streamP99Ms)) ms", 26)
+        text += pad("svc cpu \(row.serviceCPUMsPerStream.map(format) ?? "-") ms", 18) + pad("mock cpu \(format(row.mockCPUMsPerStream)) ms", 18)
+        if let rss = row.servicePeakRSSMB { text += pad("peak \(format(rss)) MB", 14) }
+        if let perStream = row.serviceRSSPerOpenStreamKB { text += pad("\(format(perStream)) KB/stream", 16) }
+        if let gap = row.gapDeviationP99Ms { text += pad("gap p99 ±\(format(gap)) ms", 18) }
+        if let connections = row.mockConnectionsOpened { text += "conns \(connections) " }
+        text += "errors \(row.errors)"
+        if let error = row.firstError { text += " (\(error))" }
+        Swift.print(text)
+    }
+
+    static func percentile(_ durations: [Duration], _ fraction: Double) -> Double? {
+        self.percentile(durations.map { $0 / .milliseconds(1) }, fraction)
+    }
+
+    static func percentile(_ values: [Double], _ fraction: Double) -> Double? {
+        guard !values.isEmpty else { return nil }
+        let sorted = values.sorted()
+        return sorted[min(sorted.count - 1, Int((Double(sorted.count) * fraction).rounded(.down)))]
+    }
+
+    static func mockConnections(_ client: HTTPClient) async -> Int? {
+        guard let response = try? await client.execute(HTTPClientRequest(url: "http://127.0.0.1:\(BenchmarkProcesses.mockPort)/_mock/stats"), timeout: .seconds(10)),
+            let body = try? await response.body.collect(upTo: 1 << 16),
+            let stats = try? JSONSerialization.jsonObject(with: Data(buffer: body)) as? [String: Any]
+        else { return nil }
+        return stats["connections"] as? Int
+    }
+
+    static func waitUntilListening(_ client: HTTPClient, _ url: String) async throws {
+        for _ in 0..<200 {
+            if let response = try? await client.execute(HTTPClientRequest(url: url), timeout: .seconds(2)), response.status == .ok {
+                return
+            }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        throw ValidationError("\(url) did not answer within 10 seconds")
+    }
+
+    /// 10000 streams need some 30000 descriptors across the three processes; the children inherit
+    /// this process's limit.
+    static func raiseOpenFileLimit() {
+        var limit = rlimit()
+        getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
+        let wanted: rlim_t = 262_144
+        if limit.rlim_cur < wanted {
+            // As root the hard limit can be raised too; otherwise the soft limit goes up to it.
+            var raised = rlimit(rlim_cur: wanted, rlim_max: max(wanted, limit.rlim_max))
+            if setrlimit(Int32(RLIMIT_NOFILE.rawValue), &raised) != 0 {
+                raised = rlimit(rlim_cur: limit.rlim_max, rlim_max: limit.rlim_max)
+                if setrlimit(Int32(RLIMIT_NOFILE.rawValue), &raised) != 0 || raised.rlim_cur < 40_000 {
+                    Swift.print("the machine refuses an open-files limit of \(wanted) (hard limit \(limit.rlim_max)): the holding test may fail")
+                }
+            }
+            getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
+        }
+        Swift.print("open-files limit: \(limit.rlim_cur)")
+    }
+}
