@@ -1,5 +1,6 @@
 import AWSAccess
 import BedrockAgentRuntime
+import CoreMetrics
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -48,7 +49,8 @@ struct StatusRoutes: Sendable {
             )
         }
         router.get("/metrics") { _, _ in
-            Response(
+            self.metrics.activeStreams.record(self.streams.count)
+            return Response(
                 status: .ok,
                 headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                 body: ResponseBody(byteBuffer: ByteBuffer(bytes: self.metrics.exposition()))

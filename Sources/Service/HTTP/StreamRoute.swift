@@ -51,12 +51,12 @@ struct StreamRoute: Sendable {
             ),
             eventLoop: MultiThreadedEventLoopGroup.singleton.next()
         )
+        let slot: ActiveStreams.Slot
         switch self.streams.admit(controller) {
-        case .admitted: break
-        case .full: throw APIError.tooManyStreams(retryAfterSeconds: 1)
-        case .draining: throw APIError.shuttingDown
+        case .success(let admitted): slot = admitted
+        case .failure(.full): throw APIError.tooManyStreams(retryAfterSeconds: 1)
+        case .failure(.draining): throw APIError.shuttingDown
         }
-        self.metrics.activeStreams.record(self.streams.count)
 
         var streamLogger = context.logger
         streamLogger[metadataKey: "session_id"] = .string(input.target.sessionId)
@@ -74,7 +74,6 @@ struct StreamRoute: Sendable {
             metrics: self.metrics,
             logger: logger
         )
-        let streams = self.streams
         let metrics = self.metrics
         let debugMode = self.configuration.debugMode
         let requestBody = request.body
@@ -95,8 +94,8 @@ struct StreamRoute: Sendable {
                 } onInboundClosed: {
                     controller.stop(.clientDisconnected)
                 }
-                streams.release(controller)
-                metrics.activeStreams.record(streams.count)
+                // The slot is released when this body is, whether it ran or not.
+                withExtendedLifetime(slot) {}
                 Self.record(summary, stream: stream, metrics: metrics, logger: logger, debugMode: debugMode)
                 if case .failure(let failure) = summary.outcome, failure.kind == .clientDisconnected {
                     return

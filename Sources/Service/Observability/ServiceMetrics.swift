@@ -11,7 +11,7 @@ final class ServiceMetrics: Sendable {
     let registry: PrometheusCollectorRegistry
     private let factory: PrometheusMetricsFactory
 
-    /// Streams in flight.
+    /// Streams in flight, as of the last scrape.
     let activeStreams: CoreMetrics.Gauge
     /// From the request to the first chunk line.
     let timeToFirstChunk: CoreMetrics.Timer
