@@ -94,7 +94,7 @@ struct NDJSONLines {
 
     private mutating func end(done: Bool, into buffer: inout ByteBuffer) {
         buffer.writeStaticString(done ? #","done":true,"timestamp":""# : #","done":false,"timestamp":""#)
-        buffer.writeBytes(self.timestamp.now())
+        self.timestamp.write(to: &buffer)
         buffer.writeStaticString("\"}\n")
     }
 
