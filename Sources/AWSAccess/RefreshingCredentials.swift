@@ -70,6 +70,11 @@ public final class RefreshingCredentials: CredentialProvider {
     /// - Throws: The refresh's error, ``AWSAccessError/credentialsExpired``, or `CancellationError`
     ///   when the calling task is cancelled while waiting.
     public func credentials() async throws -> AWSCredentials {
+        // The common case, every request of a running service: cached credentials, no waiting.
+        if case .use(let credentials, let startRefresh)? = self.state.withLock({ self.useCurrent(&$0) }) {
+            if startRefresh { self.startRefresh() }
+            return credentials
+        }
         let waiterID = self.state.withLock { state in
             defer { state.nextWaiterID += 1 }
             return state.nextWaiterID
@@ -77,10 +82,8 @@ public final class RefreshingCredentials: CredentialProvider {
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { continuation in
                 let decision = self.state.withLock { state -> Decision? in
-                    if let current = state.current, self.isUsable(current) {
-                        let start = !state.isRefreshing && self.isDueForRefresh(current)
-                        state.isRefreshing = state.isRefreshing || start
-                        return .use(current, startRefresh: start)
+                    if let use = self.useCurrent(&state) {
+                        return use
                     }
                     guard !Task.isCancelled else { return nil }
                     let start = !state.isRefreshing
@@ -101,6 +104,15 @@ public final class RefreshingCredentials: CredentialProvider {
         } onCancel: {
             self.state.withLock { $0.waiters.removeValue(forKey: waiterID) }?.resume(throwing: CancellationError())
         }
+    }
+
+    /// The cached credentials when they may be used, marking a background refresh as started when
+    /// they are due for one.
+    private func useCurrent(_ state: inout State) -> Decision? {
+        guard let current = state.current, self.isUsable(current) else { return nil }
+        let start = !state.isRefreshing && self.isDueForRefresh(current)
+        state.isRefreshing = state.isRefreshing || start
+        return .use(current, startRefresh: start)
     }
 
     /// Fetches in a task of its own, so no caller's cancellation reaches it.
