@@ -77,6 +77,17 @@ struct OperationsTests {
         }
     }
 
+    @Test("with DEBUG_MODE, prompts and answers are logged")
+    func debugLogs() async throws {
+        try await withService(environment: ["DEBUG_MODE": "true"]) { service in
+            _ = try await service.stream(#"{"input_text": "my \"quoted\" prompt", "agent_id": "HELLO"}"#)
+            #expect(try await eventually { service.logLines.value.contains { $0.contains("Agent invocation completed") } })
+            let lines = service.logLines.value
+            #expect(lines.contains { $0.contains("Agent prompt") && $0.contains(#"my \"quoted\" prompt"#) })
+            #expect(lines.contains { $0.contains(#""answer": "Hello! I am MockBedrock, an offline Bedrock agent. How can I help?""#) })
+        }
+    }
+
     @Test("LOG_FORMAT=json writes one JSON object a line")
     func jsonLogs() async throws {
         try await withService(environment: ["LOG_FORMAT": "json"]) { service in

@@ -106,18 +106,20 @@ struct StreamRoute: Sendable {
     }
 
     private static func record(_ summary: AgentStream.Summary, stream: AgentStream, metrics: ServiceMetrics, logger: Logger, debugMode: Bool) {
-        metrics.streamDuration.recordNanoseconds(Int64(summary.duration.components.seconds * 1_000_000_000 + summary.duration.components.attoseconds / 1_000_000_000))
+        metrics.streamDuration.recordNanoseconds(TimeAmount(summary.duration).nanoseconds)
         if let firstChunk = summary.timeToFirstChunk {
-            metrics.timeToFirstChunk.recordNanoseconds(Int64(firstChunk.components.seconds * 1_000_000_000 + firstChunk.components.attoseconds / 1_000_000_000))
+            metrics.timeToFirstChunk.recordNanoseconds(TimeAmount(firstChunk).nanoseconds)
         }
         metrics.chunks.increment(by: summary.chunks)
         var metadata: Logger.Metadata = [
             "chunks": .stringConvertible(summary.chunks),
             "content_length": .stringConvertible(summary.contentLength),
-            "time_to_first_chunk_ms": summary.timeToFirstChunk.map { .stringConvertible(Int($0 / .milliseconds(1))) } ?? "null",
             "duration_ms": .stringConvertible(Int(summary.duration / .milliseconds(1))),
             "attempts": .stringConvertible(summary.attempts),
         ]
+        if let firstChunk = summary.timeToFirstChunk {
+            metadata["time_to_first_chunk_ms"] = .stringConvertible(Int(firstChunk / .milliseconds(1)))
+        }
         if debugMode {
             metadata["answer"] = .string(stream.answerText)
         }

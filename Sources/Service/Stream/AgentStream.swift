@@ -122,9 +122,11 @@ final class AgentStream: @unchecked Sendable {
         )
     }
 
-    /// The text of the whole answer, for the debug log.
+    /// The text of the whole answer, for the debug log (kept only in its escaped form, so it is
+    /// unescaped here, off the streaming path).
     var answerText: String {
-        String(decoding: self.escapedAnswer.readableBytesView, as: UTF8.self)
+        let quoted = "\"" + String(buffer: self.escapedAnswer) + "\""
+        return (try? JSONDecoder().decode(String.self, from: Data(quoted.utf8))) ?? ""
     }
 
     private func terminalResult(stopReason: StreamFailure.Kind?) -> Result<Void, StreamFailure> {
