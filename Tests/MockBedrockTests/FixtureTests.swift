@@ -14,7 +14,7 @@ struct FixtureTests {
     @Test("every shipped fixture loads")
     func shippedFixturesLoad() throws {
         let store = try FixtureStore.load(from: fixturesFolder)
-        #expect(store.agentIds.count == 40)
+        #expect(store.agentIds.count == 41)
         for id in ["HELLO", "RETCTRL", "CAPKB", "LOADTEST", "EXTHROTTLE", "HTVALID"] {
             #expect(store[id] != nil, "\(id)")
         }

@@ -77,6 +77,17 @@ struct ErrorTableTests {
         }
     }
 
+    @Test("an HTTP 503 that InvokeAgent does not model is retried, then upstream_unavailable")
+    func unmodeledUnavailable() async throws {
+        try await withService { service in
+            let result = try await service.stream(agent: "HTUNAVAIL")
+            result.checkInvariants()
+            #expect(result.last?["error_code"] == .string("upstream_unavailable"))
+            #expect(result.last?["retryable"] == .bool(true))
+            #expect(service.mock.statistics.invocations == 3)
+        }
+    }
+
     @Test("a connection dropped before any event is retried, then reported")
     func droppedBeforeAnyEvent() async throws {
         try await withService { service in
