@@ -158,18 +158,29 @@ struct ScenarioPlayer {
         return last.map { (bytes, citations, $0) }
     }
 
-    /// A `chunk` event: `{"bytes": base64, "attribution": {"citations": [...]}}`.
+    /// A `chunk` event: `{"bytes": base64, "attribution": {"citations": [...]}}`. Without citations,
+    /// the common case and the load agent's every frame, the JSON is written directly.
     static func chunkFrame(_ bytes: [UInt8], citations: [JSONValue]?) -> EventStreamMessage {
-        let chunk = InvokeAgentEvent.Chunk(
-            bytes: Data(bytes).base64EncodedString(),
-            attribution: citations.map { InvokeAgentEvent.Attribution(citations: $0) }
-        )
+        let base64 = Data(bytes).base64EncodedString()
+        guard let citations else {
+            var payload = ByteBuffer()
+            payload.writeStaticString(#"{"bytes":""#)
+            payload.writeString(base64)
+            payload.writeStaticString(#""}"#)
+            return .event("chunk", payload: payload)
+        }
+        let chunk = InvokeAgentEvent.Chunk(bytes: base64, attribution: InvokeAgentEvent.Attribution(citations: citations))
         return .event("chunk", payload: self.json(chunk))
     }
 
     static func json(_ value: some Encodable) -> ByteBuffer {
+        ByteBuffer(bytes: try! self.encoder.encode(value))
+    }
+
+    /// Encoding has no mutable state, so one encoder serves every request.
+    private static let encoder: JSONEncoder = {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return ByteBuffer(bytes: try! encoder.encode(value))
-    }
+        return encoder
+    }()
 }
