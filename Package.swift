@@ -129,9 +129,16 @@ let package = Package(
             exclude: ["Resources"],
             swiftSettings: swiftSettings
         ),
+        // Helpers shared by the test targets that run servers.
+        .target(
+            name: "TestSupport",
+            path: "Tests/TestSupport",
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "ServiceTests",
             dependencies: [
+                "TestSupport",
                 "AWSAccess",
                 "BedrockAgentRuntime",
                 "EventStream",
@@ -151,6 +158,7 @@ let package = Package(
         .testTarget(
             name: "MockBedrockTests",
             dependencies: [
+                "TestSupport",
                 "AWSAccess",
                 "BedrockAgentRuntime",
                 "EventStream",

@@ -7,7 +7,7 @@ import Foundation
 import NIOCore
 import NIOFoundationCompat
 import NIOHTTP1
-import Synchronization
+import TestSupport
 import Testing
 
 @testable import MockBedrock
@@ -173,25 +173,4 @@ func xmlValue(_ name: String, in xml: String) -> String? {
     return String(xml[start.upperBound..<end.lowerBound])
 }
 
-/// Polls `condition` every 20 ms for up to five seconds: for effects that happen on the server's
-/// side after the client's call returns.
-func eventually(_ condition: @Sendable () -> Bool) async throws -> Bool {
-    for _ in 0..<250 {
-        if condition() { return true }
-        try await Task.sleep(for: .milliseconds(20))
-    }
-    return condition()
-}
 
-/// A value that a test and the tasks it starts share.
-final class Shared<Value: Sendable>: Sendable {
-    private let mutex: Mutex<Value>
-
-    init(_ value: Value) {
-        self.mutex = Mutex(value)
-    }
-
-    func withLock<Result>(_ body: (inout Value) -> Result) -> Result {
-        self.mutex.withLock { body(&$0) }
-    }
-}

@@ -4,6 +4,7 @@ import Foundation
 import Glibc
 import NIOCore
 import NIOHTTP1
+import TestSupport
 import Testing
 
 @testable import MockBedrock

@@ -3,6 +3,7 @@ import BedrockAgentRuntime
 import Foundation
 import NIOCore
 import NIOHTTP1
+import TestSupport
 import Testing
 
 @testable import MockBedrock

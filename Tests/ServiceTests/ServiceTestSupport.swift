@@ -7,7 +7,7 @@ import NIOCore
 import NIOFoundationCompat
 import NIOHTTP1
 import ServiceLifecycle
-import Synchronization
+import TestSupport
 import Testing
 
 @testable import MockBedrock
@@ -18,20 +18,6 @@ let fixturesFolder = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
 let sharedFixtures = Result { try FixtureStore.load(from: fixturesFolder) }
 let mockCredentials = AWSCredentials(accessKeyID: "AKIDSERVICETEST", secretAccessKey: "service/test/secret")
 
-/// A value that a test and the tasks it starts share.
-final class Shared<Value: Sendable>: Sendable {
-    private let mutex: Mutex<Value>
-
-    init(_ value: Value) {
-        self.mutex = Mutex(value)
-    }
-
-    func withLock<Result>(_ body: (inout Value) -> Result) -> Result {
-        self.mutex.withLock { body(&$0) }
-    }
-
-    var value: Value { self.withLock { $0 } }
-}
 
 /// A running service wired to its own in-process MockBedrock, and what a test needs of both.
 struct TestService: Sendable {
@@ -169,11 +155,3 @@ func withService<T: Sendable>(
     }
 }
 
-/// Polls `condition` every 20 ms for up to five seconds.
-func eventually(_ condition: @Sendable () -> Bool) async throws -> Bool {
-    for _ in 0..<250 {
-        if condition() { return true }
-        try await Task.sleep(for: .milliseconds(20))
-    }
-    return condition()
-}
