@@ -174,6 +174,7 @@ let package = Package(
         .testTarget(
             name: "AWSAccessTests",
             dependencies: [
+                "TestSupport",
                 "AWSAccess",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),

@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Foundation
 import NIOHTTP1
+import TestSupport
 import Testing
 
 @testable import AWSAccess
@@ -167,7 +168,9 @@ struct ContainerCredentialProviderTests {
 
     @Test("an unreachable endpoint fails with the source named")
     func unreachable() async throws {
-        let port = try await TestHTTPServer.unusedPort()
+        let refusing = try RefusingPort()
+        defer { withExtendedLifetime(refusing) {} }
+        let port = refusing.port
         try await withHTTPClient { client in
             let environment = AWSEnvironment(variables: ["AWS_CONTAINER_CREDENTIALS_FULL_URI": "http://127.0.0.1:\(port)/creds"], homeDirectory: nil)
             let provider = try #require(try ContainerCredentialProvider(environment: environment, httpClient: client))

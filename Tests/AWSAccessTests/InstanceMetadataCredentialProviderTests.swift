@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import NIOHTTP1
+import TestSupport
 import Testing
 
 @testable import AWSAccess
@@ -93,7 +94,9 @@ struct InstanceMetadataCredentialProviderTests {
 
     @Test("a machine without instance metadata fails fast")
     func unreachable() async throws {
-        let port = try await TestHTTPServer.unusedPort()
+        let refusing = try RefusingPort()
+        defer { withExtendedLifetime(refusing) {} }
+        let port = refusing.port
         try await withHTTPClient { client in
             let environment = AWSEnvironment(variables: ["AWS_EC2_METADATA_SERVICE_ENDPOINT": "http://127.0.0.1:\(port)"], homeDirectory: nil)
             let provider = try #require(try InstanceMetadataCredentialProvider(environment: environment, httpClient: client))

@@ -85,14 +85,6 @@ final class TestHTTPServer: Sendable {
         }
     }
 
-    /// A port on 127.0.0.1 that nothing listens on: bound once, then closed.
-    static func unusedPort() async throws -> Int {
-        let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton).bind(host: "127.0.0.1", port: 0).get()
-        let port = channel.localAddress!.port!
-        try await channel.close()
-        return port
-    }
-
     private init(handler: @escaping Handler) async throws {
         let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)

@@ -1,7 +1,6 @@
 import AsyncHTTPClient
 import BedrockAgentRuntime
 import Foundation
-import Glibc
 import NIOCore
 import NIOHTTP1
 import TestSupport
@@ -154,7 +153,9 @@ struct ErrorTableTests {
 
     @Test("Bedrock unreachable: retried, then upstream_unreachable")
     func unreachable() async throws {
-        let closedPort = try closedLocalPort()
+        let refusing = try RefusingPort()
+        defer { withExtendedLifetime(refusing) {} }
+        let closedPort = refusing.port
         try await withService(environment: ["AWS_ENDPOINT_URL_BEDROCK_AGENT_RUNTIME": "http://127.0.0.1:\(closedPort)"]) { service in
             let result = try await service.stream(agent: "HELLO")
             result.checkInvariants()
@@ -166,7 +167,9 @@ struct ErrorTableTests {
 
     @Test("no usable credentials: credentials_unavailable")
     func credentialsUnavailable() async throws {
-        let closedPort = try closedLocalPort()
+        let refusing = try RefusingPort()
+        defer { withExtendedLifetime(refusing) {} }
+        let closedPort = refusing.port
         let environment = [
             "AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": "",
             "AWS_CONTAINER_CREDENTIALS_FULL_URI": "http://127.0.0.1:\(closedPort)/v2/credentials/task",
@@ -188,34 +191,5 @@ struct ErrorTableTests {
         let cut = BedrockAgentClient.transportFailure(HTTPClientError.remoteConnectionClosed, afterHead: true) as? StreamFailure
         #expect(cut?.errorCode == "stream_interrupted")
         #expect(BedrockAgentClient.transportFailure(CancellationError(), afterHead: true) is CancellationError)
-    }
-}
-
-/// A local port with nothing listening on it.
-func closedLocalPort() throws -> Int {
-    let socket = try ServerSocketProbe()
-    return socket.port
-}
-
-/// Binds a socket to an ephemeral port and closes it, leaving the port unused.
-struct ServerSocketProbe {
-    let port: Int
-
-    init() throws {
-        let fd = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) }
-        }
-        guard bound == 0 else { throw POSIXError(.EADDRINUSE) }
-        withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { _ = getsockname(fd, $0, &length) }
-        }
-        self.port = Int(UInt16(bigEndian: address.sin_port))
     }
 }

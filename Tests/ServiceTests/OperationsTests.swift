@@ -32,7 +32,9 @@ struct OperationsTests {
 
     @Test("/health is degraded, still 200 and fast, when STS cannot be reached")
     func degraded() async throws {
-        let closedPort = try closedLocalPort()
+        let refusing = try RefusingPort()
+        defer { withExtendedLifetime(refusing) {} }
+        let closedPort = refusing.port
         try await withService(environment: ["AWS_ENDPOINT_URL_STS": "http://127.0.0.1:\(closedPort)"]) { service in
             let health = try await service.get("/health")
             #expect(health.status == 200)

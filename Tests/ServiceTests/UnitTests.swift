@@ -4,6 +4,7 @@ import BedrockAgentRuntime
 import Foundation
 import Logging
 import NIOCore
+import TestSupport
 import Testing
 
 @testable import Service
@@ -149,7 +150,9 @@ struct HealthCheckCommandTests {
             var healthy = try HealthCheck.parse(["--url", service.baseURL + "/health"])
             try await healthy.run()
         }
-        let closed = try closedLocalPort()
+        let refusing = try RefusingPort()
+        defer { withExtendedLifetime(refusing) {} }
+        let closed = refusing.port
         var unhealthy = try HealthCheck.parse(["--url", "http://127.0.0.1:\(closed)/health", "--timeout", "2"])
         await #expect(throws: (any Error).self) { try await unhealthy.run() }
     }

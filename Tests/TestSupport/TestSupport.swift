@@ -1,3 +1,5 @@
+import Foundation
+import Glibc
 import Synchronization
 
 /// A value that a test and the tasks it starts share.
@@ -23,4 +25,36 @@ public func eventually(_ condition: @Sendable () -> Bool) async throws -> Bool {
         try await Task.sleep(for: .milliseconds(20))
     }
     return condition()
+}
+
+/// A loopback port that refuses connections for as long as this value lives: bound but never
+/// listening, so no other test's server can be given it meanwhile (a port bound and closed again
+/// can be handed to the next server that asks for any free port).
+public final class RefusingPort: Sendable {
+    public let port: Int
+    private let descriptor: Int32
+
+    public init() throws {
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, length) }
+        }
+        guard descriptor >= 0, bound == 0 else {
+            close(descriptor)
+            throw POSIXError(.EADDRNOTAVAIL)
+        }
+        withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { _ = getsockname(descriptor, $0, &length) }
+        }
+        self.descriptor = descriptor
+        self.port = Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    deinit {
+        close(self.descriptor)
+    }
 }
