@@ -153,10 +153,14 @@ struct InvokeAgentRoute: Sendable {
         )
     }
 
-    /// Waits between frames. Long pauses are taken in slices so that a client that has gone away
-    /// (a stalled stream is exactly when clients give up) is noticed without a write, and a server
-    /// shutdown cancels them.
+    /// Waits between frames; a server shutdown cancels the wait. Pauses longer than a couple of
+    /// seconds are taken in slices so that a client that has gone away (a stalled stream is exactly
+    /// when clients give up) is noticed without a write; after a short pause the next write finds out.
     private static func pause(milliseconds: Int, on channel: any Channel) async throws {
+        guard milliseconds > 2_000 else {
+            try await cancelWhenGracefulShutdown { try await Task.sleep(for: .milliseconds(milliseconds)) }
+            return
+        }
         var remaining = milliseconds
         while remaining > 0 {
             let slice = min(remaining, 500)
