@@ -32,8 +32,8 @@ struct Inspect: ParsableCommand {
         let processor = NIOSingleStepByteToMessageProcessor(EventStreamDecoder())
         let collect: (EventStreamMessage) -> Void = { message in
             lines.append(Self.describe(message, offset: offset))
-            // Encoding is byte-exact, so the re-encoded length is the frame's length on the wire.
-            offset += (try? EventStreamEncoder().encode(message).readableBytes) ?? 0
+            // A delivered frame's prelude has been checked, so its total length can be trusted.
+            offset += Int(bytes.getInteger(at: bytes.readerIndex + offset, as: UInt32.self) ?? 0)
         }
         do {
             try processor.process(buffer: bytes, collect)
