@@ -1,4 +1,6 @@
 import ArgumentParser
+import NIOCore
+import NIOPosix
 
 /// Benchmarks that print figures; `make bench` runs them on release builds. Nothing here asserts a
 /// time: the figures are for people, and `BENCHMARKS.md` records them.
@@ -9,4 +11,11 @@ struct Benchmarks: AsyncParsableCommand {
         abstract: "Throughput figures for the project's hot paths.",
         subcommands: [CodecBenchmark.self, LoadBenchmark.self]
     )
+
+    /// Runs Swift concurrency's jobs on NIO's event loops, so a task that reads one connection and
+    /// writes another does not hop between two thread pools for every chunk.
+    static func main() async {
+        NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
+        await self.main(nil)
+    }
 }

@@ -3,6 +3,8 @@ import ArgumentParser
 import Foundation
 import Hummingbird
 import Logging
+import NIOCore
+import NIOPosix
 
 /// MockBedrock: an offline AWS Bedrock Agent Runtime that replays fixtures as CRC-checked
 /// event-stream frames, with STS and ECS credentials beside it, for development and CI.
@@ -14,6 +16,13 @@ struct MockBedrock: AsyncParsableCommand {
         subcommands: [Serve.self, Inspect.self],
         defaultSubcommand: Serve.self
     )
+
+    /// Runs Swift concurrency's jobs on NIO's event loops, so a task that reads one connection and
+    /// writes another does not hop between two thread pools for every chunk.
+    static func main() async {
+        NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
+        await self.main(nil)
+    }
 }
 
 /// `MockBedrock [serve]`: runs the server. Each option falls back to an environment variable.

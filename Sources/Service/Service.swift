@@ -5,6 +5,7 @@ import Foundation
 import Logging
 import NIOCore
 import NIOHTTP1
+import NIOPosix
 
 /// The Bedrock Agent streaming service: `bedrock-agent-streaming` serves; `bedrock-agent-streaming
 /// healthcheck` probes a running instance, for container health checks without curl.
@@ -17,6 +18,13 @@ struct BedrockAgentStreaming: AsyncParsableCommand {
         subcommands: [Serve.self, HealthCheck.self],
         defaultSubcommand: Serve.self
     )
+
+    /// Runs Swift concurrency's jobs on NIO's event loops, so a task that reads one connection and
+    /// writes another does not hop between two thread pools for every chunk.
+    static func main() async {
+        NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
+        await self.main(nil)
+    }
 }
 
 /// Serves the API until SIGTERM or SIGINT, configured by environment variables (README).

@@ -18,6 +18,16 @@ struct ServiceApplication: Sendable {
     let identity: CallerIdentityCache
     let logger: Logger
 
+    /// How long a keep-alive connection may wait for its next request: longer than an Application
+    /// Load Balancer's default idle timeout (60 s), as AWS advises for targets, so the balancer never
+    /// sends a request on a connection the service is closing.
+    static let keepAliveIdleTimeout = TimeAmount.seconds(75)
+
+    /// Connections waiting to be accepted: a burst of new clients (a frontend release, a load
+    /// balancer warming up) waits in the kernel instead of being dropped. Linux caps it at
+    /// `net.core.somaxconn` (4096 by default).
+    static let listenBacklog = 4_096
+
     /// Builds the service. Fails when no AWS credential source is configured correctly.
     init(configuration: ServiceConfiguration, httpClient: HTTPClient, logger: Logger) throws {
         self.configuration = configuration
@@ -84,9 +94,16 @@ struct ServiceApplication: Sendable {
         let logger = self.logger
         return Application(
             router: router,
+            server: .http1(
+                configuration: .init(
+                    additionalChannelHandlers: [ClientDisconnectHandler()],
+                    idleTimeout: Self.keepAliveIdleTimeout
+                )
+            ),
             configuration: .init(
                 address: .hostname(self.configuration.host, port: self.configuration.port),
-                serverName: ServiceVersion.serviceName
+                serverName: ServiceVersion.serviceName,
+                backlog: Self.listenBacklog
             ),
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? 0

@@ -3,6 +3,7 @@ import BedrockAgentRuntime
 import Foundation
 import NIOCore
 import NIOHTTP1
+import NIOPosix
 import ServiceLifecycle
 import TestSupport
 import Testing
@@ -170,6 +171,37 @@ struct OperationsTests {
             #expect(try await eventually { service.mock.statistics.streamsInterrupted == 1 })
             #expect(try await eventually { service.logLines.value.contains { $0.contains("Client disconnected") } })
             #expect(try await eventually { service.service.streams.count == 0 })
+        }
+    }
+
+    @Test("a stream's connection carries the client's next requests (keep-alive), each stream watched for disconnects")
+    func keepAlive() async throws {
+        try await withService { service in
+            let connection = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                .connect(host: "127.0.0.1", port: service.port) { channel in
+                    channel.eventLoop.makeCompletedFuture { try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel) }
+                }
+            try await connection.executeThenClose { inbound, outbound in
+                var responses = inbound.makeAsyncIterator()
+                var received = ""
+                for agent in ["HELLO", "CITED", "HELLO"] {
+                    let body = #"{"input_text": "Hi", "agent_id": "\#(agent)"}"#
+                    let head = "POST /api/agent/stream HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n"
+                    try await outbound.write(ByteBuffer(string: head + body))
+                    // A chunked response ends with its empty last chunk.
+                    while !received.contains("\r\n0\r\n\r\n"), let piece = try await responses.next() {
+                        received += String(buffer: piece)
+                    }
+                    let response = try #require(received.range(of: "\r\n0\r\n\r\n").map { received[..<$0.upperBound] })
+                    #expect(response.hasPrefix("HTTP/1.1 200"), "\(agent) on the same connection")
+                    #expect(!response.lowercased().contains("connection: close"))
+                    #expect(response.contains(#""type":"completion""#))
+                    received = String(received[response.endIndex...])
+                }
+            }
+            #expect(service.mock.statistics.streamsCompleted == 3)
+            #expect(try await eventually { service.service.streams.count == 0 })
+            #expect(!service.logLines.value.contains { $0.contains("Client disconnected") }, "a finished stream is no longer watched")
         }
     }
 

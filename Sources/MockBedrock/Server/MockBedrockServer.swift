@@ -52,7 +52,9 @@ struct MockBedrockServer: Sendable {
             server: .http1(configuration: .init(additionalChannelHandlers: [ConnectionCounter(state: state)])),
             configuration: .init(
                 address: .hostname(self.configuration.host, port: self.configuration.port),
-                serverName: "MockBedrock"
+                serverName: "MockBedrock",
+                // Load tests open a thousand connections at once; Linux caps this at somaxconn.
+                backlog: 4_096
             ),
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? 0

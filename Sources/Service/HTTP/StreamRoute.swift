@@ -43,13 +43,14 @@ struct StreamRoute: Sendable {
             throw APIError.agentNotAllowed
         }
 
+        let disconnects = try await context.channel.pipeline.handler(type: ClientDisconnectHandler.self).get()
         let controller = StreamController(
             timeouts: .init(
                 firstEvent: self.configuration.firstEventTimeout,
                 idle: self.configuration.idleTimeout,
                 total: self.configuration.streamTimeout
             ),
-            eventLoop: MultiThreadedEventLoopGroup.singleton.next()
+            eventLoop: MultiThreadedEventLoopGroup.singleton.any()
         )
         let slot: ActiveStreams.Slot
         switch self.streams.admit(controller) {
@@ -76,7 +77,6 @@ struct StreamRoute: Sendable {
         )
         let metrics = self.metrics
         let debugMode = self.configuration.debugMode
-        let requestBody = request.body
         return Response(
             status: .ok,
             headers: [
@@ -84,16 +84,11 @@ struct StreamRoute: Sendable {
                 .cacheControl: "no-cache, no-store",
                 // Proxies such as nginx must pass lines on as they come.
                 HTTPField.Name("X-Accel-Buffering")!: "no",
-                // Watching for the client's disconnect consumes the connection's inbound side, so
-                // the connection cannot carry another request: say so, or clients would reuse it.
-                .connection: "close",
             ],
             body: ResponseBody { writer in
-                let summary = try await requestBody.consumeWithInboundCloseHandler { (_: RequestBody) async -> AgentStream.Summary in
-                    await stream.run(writer: &writer)
-                } onInboundClosed: {
-                    controller.stop(.clientDisconnected)
-                }
+                disconnects.watch(controller)
+                let summary = await stream.run(writer: &writer)
+                disconnects.stopWatching(controller)
                 // The slot is released when this body is, whether it ran or not.
                 withExtendedLifetime(slot) {}
                 Self.record(summary, stream: stream, metrics: metrics, logger: logger, debugMode: debugMode)
