@@ -3,8 +3,10 @@ import Foundation
 /// The release binaries under test, started as child processes with the settings of the load
 /// runs, and stopped with SIGTERM.
 final class BenchmarkProcesses: @unchecked Sendable {
-    static let mockPort = 45_661
-    static let servicePort = 48_081
+    // Below Linux's ephemeral range (32768 and up): the thousands of client connections of one
+    // run leave their local ports in TIME_WAIT, which would keep the next run from listening there.
+    static let mockPort = 24_661
+    static let servicePort = 28_081
     static let accessKeyID = "AKIDBENCHMARK"
     static let secretAccessKey = "benchmark/secret"
 
@@ -39,6 +41,19 @@ final class BenchmarkProcesses: @unchecked Sendable {
 
         try self.mock.run()
         try self.service.run()
+    }
+
+    /// Fails when a process has already exited: typically because a process left over from an
+    /// earlier run holds its port, and would otherwise be measured in its place.
+    func checkRunning() throws {
+        for (name, process, port) in [("MockBedrock", self.mock, Self.mockPort), ("the service", self.service, Self.servicePort)]
+        where !process.isRunning {
+            throw ProcessExited(description: "\(name) exited at start (status \(process.terminationStatus)); is port \(port) taken by an earlier run?")
+        }
+    }
+
+    struct ProcessExited: Error, CustomStringConvertible {
+        var description: String
     }
 
     func stop() {

@@ -54,23 +54,24 @@ struct LoadBenchmark: AsyncParsableCommand {
         let openFiles = Self.raiseOpenFileLimit()
         let processes = try BenchmarkProcesses(binaries: self.binaries, maxConcurrentStreams: 20_000)
         defer { processes.stop() }
-        try await Self.withClient { client in
-            try await Self.waitUntilListening(client, "http://127.0.0.1:\(BenchmarkProcesses.servicePort)/health")
+        try await Self.withClients { clients in
+            try await Self.waitUntilListening(clients.first, "http://127.0.0.1:\(BenchmarkProcesses.servicePort)/health")
         }
+        try processes.checkRunning()
 
         var rows: [Row] = []
         for scenario in self.matrix(openFiles: openFiles) where self.only.map(scenario.name.contains) ?? true {
             for target in [LoadTarget.mock, .service] {
                 // A client per run: the connections of one run must not hold descriptors in the next.
-                let row = try await Self.withClient { client in
-                    await self.measure(scenario, target: target, client: client, processes: processes)
+                let row = try await Self.withClients { clients in
+                    await self.measure(scenario, target: target, clients: clients, processes: processes)
                 }
                 self.print(row)
                 rows.append(row)
             }
         }
-        let flatness = try await Self.withClient { client in
-            await self.memoryFlatness(client: client, processes: processes)
+        let flatness = try await Self.withClients { clients in
+            await self.memoryFlatness(clients: clients, processes: processes)
         }
         Swift.print(flatness.summary)
 
@@ -106,17 +107,25 @@ struct LoadBenchmark: AsyncParsableCommand {
             LoadScenario(name: "100 x 20 B @20 ms, c1000", chunks: 100, chunkBytes: 20, delayMs: 20, concurrency: 1_000, streams: 2_000),
             LoadScenario(name: "1000 x 20 B, c10", chunks: 1_000, chunkBytes: 20, delayMs: 0, concurrency: 10, streams: 50),
             LoadScenario(name: "1 x 64 KiB, c10", chunks: 1, chunkBytes: 65_536, delayMs: 0, concurrency: 10, streams: 500),
-            LoadScenario(name: "hold \(held) x 30 @1 s", chunks: 30, chunkBytes: 20, delayMs: 1_000, concurrency: held, streams: held),
+            LoadScenario(
+                name: "hold \(held) x 30 @1 s",
+                chunks: 30,
+                chunkBytes: 20,
+                delayMs: 1_000,
+                concurrency: held,
+                streams: held,
+                openedPerSecond: 1_000
+            ),
         ]
     }
 
-    func measure(_ scenario: LoadScenario, target: LoadTarget, client: HTTPClient, processes: BenchmarkProcesses) async -> Row {
+    func measure(_ scenario: LoadScenario, target: LoadTarget, clients: LoadClients, processes: BenchmarkProcesses) async -> Row {
         let holding = scenario.delayMs >= 1_000
         let serviceCPU = processes.serviceMonitor.cpuTime
         let mockCPU = processes.mockMonitor.cpuTime
         let idleRSS = processes.serviceMonitor.memory.resident
-        let connectionsBefore = await Self.mockConnections(client)
-        let generator = LoadGenerator(client: client, target: target, recordsGaps: holding)
+        let connectionsBefore = await Self.mockConnections(clients.first)
+        let generator = LoadGenerator(clients: clients, target: target, recordsGaps: holding)
         let sampler = Task {
             // The service's memory while the streams are open, sampled through the run.
             var largest = 0
@@ -134,7 +143,7 @@ struct LoadBenchmark: AsyncParsableCommand {
         let ok = measurements.filter(\.ok)
         let serviceCPUMs = Double((processes.serviceMonitor.cpuTime - serviceCPU) / .microseconds(1)) / 1000
         let mockCPUMs = Double((processes.mockMonitor.cpuTime - mockCPU) / .microseconds(1)) / 1000
-        let connectionsAfter = await Self.mockConnections(client)
+        let connectionsAfter = await Self.mockConnections(clients.first)
         let deviations = ok.flatMap(\.gaps).map { abs($0 / .milliseconds(1) - Double(scenario.delayMs)) }
         return Row(
             scenario: scenario,
@@ -175,8 +184,8 @@ struct LoadBenchmark: AsyncParsableCommand {
         }
     }
 
-    func memoryFlatness(client: HTTPClient, processes: BenchmarkProcesses) async -> MemoryFlatness {
-        let generator = LoadGenerator(client: client, target: .service, recordsGaps: false)
+    func memoryFlatness(clients: LoadClients, processes: BenchmarkProcesses) async -> MemoryFlatness {
+        let generator = LoadGenerator(clients: clients, target: .service, recordsGaps: false)
         let warmUp = LoadScenario(name: "warm-up", chunks: 100, chunkBytes: 20, delayMs: 0, concurrency: 100, streams: self.smoke ? 50 : 10_000)
         var errors = await generator.run(warmUp).filter { !$0.ok }.count
         let settled = processes.serviceMonitor.memory.resident
@@ -235,18 +244,15 @@ struct LoadBenchmark: AsyncParsableCommand {
         return stats["connections"] as? Int
     }
 
-    /// A client sized for the largest run, shut down (its connections closed) afterwards.
-    static func withClient<T>(_ body: (HTTPClient) async throws -> T) async throws -> T {
-        var configuration = HTTPClient.Configuration()
-        configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 12_000)
-        configuration.timeout = .init(connect: .seconds(60))
-        let client = HTTPClient(eventLoopGroup: MultiThreadedEventLoopGroup.singleton, configuration: configuration)
+    /// Clients for the largest run, shut down (their connections closed) afterwards.
+    static func withClients<T>(_ body: (LoadClients) async throws -> T) async throws -> T {
+        let clients = LoadClients()
         do {
-            let result = try await body(client)
-            try await client.shutdown()
+            let result = try await body(clients)
+            try await clients.shutdown()
             return result
         } catch {
-            try? await client.shutdown()
+            try? await clients.shutdown()
             throw error
         }
     }

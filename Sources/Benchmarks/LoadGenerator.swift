@@ -6,6 +6,7 @@ import Foundation
 import NIOCore
 import NIOFoundationCompat
 import NIOHTTP1
+import NIOPosix
 import Synchronization
 
 /// One load shape: `streams` answers of `chunks` chunks of `chunkBytes` bytes, `delayMs` apart,
@@ -17,12 +18,45 @@ struct LoadScenario: Sendable, Codable {
     var delayMs: Int
     var concurrency: Int
     var streams: Int
+    /// How many of the concurrent streams open each second at the start; `nil` opens them all at
+    /// once. Clients arrive over time, and ten thousand opened in the same instant would measure
+    /// the stampede rather than the steady cadence.
+    var openedPerSecond: Int? = nil
 }
 
 /// Where the load goes: the service, or straight to MockBedrock (the loopback limit).
 enum LoadTarget: String, Sendable, Codable {
     case service
     case mock
+}
+
+/// The generator's HTTP clients. AsyncHTTPClient's pool looks at each of its connections on every
+/// request, so ten thousand streams through one pool would make the generator the bottleneck; each
+/// worker uses one of several pools instead.
+struct LoadClients: Sendable {
+    static let workersPerClient = 250
+    private let clients: [HTTPClient]
+
+    init(count: Int = 48) {
+        var configuration = HTTPClient.Configuration()
+        configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 12_000)
+        configuration.timeout = .init(connect: .seconds(60))
+        self.clients = (0..<count).map { _ in HTTPClient(eventLoopGroup: MultiThreadedEventLoopGroup.singleton, configuration: configuration) }
+    }
+
+    /// For requests outside a run (health, statistics).
+    var first: HTTPClient { self.clients[0] }
+
+    /// Workers fill one client after another, so a run at low concurrency reuses one pool.
+    func client(forWorker worker: Int) -> HTTPClient {
+        self.clients[min(worker / Self.workersPerClient, self.clients.count - 1)]
+    }
+
+    func shutdown() async throws {
+        for client in self.clients {
+            try await client.shutdown()
+        }
+    }
 }
 
 /// What one stream looked like at the client.
@@ -40,19 +74,24 @@ struct StreamMeasurement: Sendable {
 /// each chunk's text as `LOADTEST` sends it, one terminal line last); for MockBedrock, every
 /// decoded frame.
 struct LoadGenerator: Sendable {
-    let client: HTTPClient
+    let clients: LoadClients
     let target: LoadTarget
     let recordsGaps: Bool
 
     /// Runs `scenario` and returns one measurement per stream.
     func run(_ scenario: LoadScenario) async -> [StreamMeasurement] {
         let next = StreamCounter()
+        let start = ContinuousClock.now
         return await withTaskGroup(of: [StreamMeasurement].self) { group in
-            for _ in 0..<min(scenario.concurrency, scenario.streams) {
+            for worker in 0..<min(scenario.concurrency, scenario.streams) {
+                let client = self.clients.client(forWorker: worker)
                 group.addTask {
+                    if let rate = scenario.openedPerSecond {
+                        try? await Task.sleep(until: start + .seconds(Double(worker) / Double(rate)))
+                    }
                     var measurements: [StreamMeasurement] = []
                     while next.take() < scenario.streams {
-                        measurements.append(await self.stream(scenario))
+                        measurements.append(await self.stream(scenario, client: client))
                     }
                     return measurements
                 }
@@ -65,12 +104,12 @@ struct LoadGenerator: Sendable {
         }
     }
 
-    private func stream(_ scenario: LoadScenario) async -> StreamMeasurement {
+    private func stream(_ scenario: LoadScenario, client: HTTPClient) async -> StreamMeasurement {
         let start = ContinuousClock.now
         var checker = StreamChecker(scenario: scenario, start: start, recordsGaps: self.recordsGaps)
         do {
             let request = try self.request(scenario)
-            let response = try await self.client.execute(request, timeout: .seconds(3600))
+            let response = try await client.execute(request, timeout: .seconds(3600))
             guard response.status == .ok else {
                 return checker.failed("HTTP \(response.status.code)")
             }

@@ -43,9 +43,9 @@ struct Serve: AsyncParsableCommand {
             OriginalFormatLogHandler(label: label, format: configuration.logFormat, level: configuration.logLevel)
         }
         let logger = Logger(label: "app")
-        let httpClient = ServiceApplication.makeHTTPClient(configuration: configuration)
+        let clients = AWSHTTPClients(configuration: configuration)
         do {
-            let service = try ServiceApplication(configuration: configuration, httpClient: httpClient, logger: logger)
+            let service = try ServiceApplication(configuration: configuration, clients: clients, logger: logger)
             logger.info(
                 "Service starting",
                 metadata: [
@@ -57,10 +57,10 @@ struct Serve: AsyncParsableCommand {
             try await service.run()
         } catch {
             logger.critical("Service stopped", metadata: ["error": "\(error)"])
-            try? await httpClient.shutdown()
+            try? await clients.shutdown()
             throw ExitCode.failure
         }
-        try await httpClient.shutdown()
+        try await clients.shutdown()
     }
 }
 

@@ -11,7 +11,7 @@ import UnixSignals
 /// drain. `run()` serves until SIGTERM or SIGINT, then drains (see ``StreamDrain``) and exits.
 struct ServiceApplication: Sendable {
     let configuration: ServiceConfiguration
-    let httpClient: HTTPClient
+    let clients: AWSHTTPClients
     let credentials: any CredentialProvider
     let streams: ActiveStreams
     let metrics: ServiceMetrics
@@ -29,20 +29,20 @@ struct ServiceApplication: Sendable {
     static let listenBacklog = 4_096
 
     /// Builds the service. Fails when no AWS credential source is configured correctly.
-    init(configuration: ServiceConfiguration, httpClient: HTTPClient, logger: Logger) throws {
+    init(configuration: ServiceConfiguration, clients: AWSHTTPClients, logger: Logger) throws {
         self.configuration = configuration
-        self.httpClient = httpClient
+        self.clients = clients
         self.logger = logger
         let credentials = try CredentialProviderChain(
             environment: configuration.awsEnvironment,
-            httpClient: httpClient,
+            httpClient: clients.control,
             logger: logger
         )
         self.credentials = credentials
         self.streams = ActiveStreams(limit: configuration.maxConcurrentStreams)
         self.metrics = ServiceMetrics()
         let sts = STSClient(
-            httpClient: httpClient,
+            httpClient: clients.control,
             region: configuration.region,
             endpoint: configuration.endpoints.sts,
             configuration: .init(timeout: configuration.healthIdentityTimeout)
@@ -52,22 +52,6 @@ struct ServiceApplication: Sendable {
         }
     }
 
-    /// The HTTP client the service needs: a pool as large as the stream limit (AsyncHTTPClient's
-    /// default of 8 connections a host would queue streams behind each other) and the connect timeout;
-    /// the stream's own watchdog times the rest.
-    static func makeHTTPClient(configuration: ServiceConfiguration) -> HTTPClient {
-        var clientConfiguration = HTTPClient.Configuration()
-        clientConfiguration.timeout = .init(connect: TimeAmount(configuration.connectTimeout))
-        var pool = HTTPClient.Configuration.ConnectionPool(
-            idleTimeout: .seconds(60),
-            concurrentHTTP1ConnectionsPerHostSoftLimit: configuration.maxConcurrentStreams
-        )
-        // The stream retries failed connections itself, with backoff, while nothing was forwarded.
-        pool.retryConnectionEstablishment = false
-        clientConfiguration.connectionPool = pool
-        clientConfiguration.decompression = .disabled
-        return HTTPClient(eventLoopGroup: MultiThreadedEventLoopGroup.singleton, configuration: clientConfiguration)
-    }
 
     /// The application: middleware in order (request id and logs, CORS, JSON errors) and routes.
     func application(onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
@@ -76,7 +60,7 @@ struct ServiceApplication: Sendable {
         router.add(middleware: CORSPolicyMiddleware(allowedOrigins: self.configuration.allowedOrigins))
         router.add(middleware: APIErrorMiddleware())
         let client = BedrockAgentClient(
-            httpClient: self.httpClient,
+            clients: self.clients,
             credentials: self.credentials,
             signer: SigV4Signer(service: "bedrock", region: self.configuration.region.name),
             endpoint: self.configuration.endpoints.bedrockAgentRuntime,

@@ -131,8 +131,14 @@ func withService<T: Sendable>(
             handler.logLevel = .info
             return handler
         }
-        let httpClient = ServiceApplication.makeHTTPClient(configuration: configuration)
-        let service = try ServiceApplication(configuration: configuration, httpClient: httpClient, logger: logger)
+        let clients = AWSHTTPClients(configuration: configuration)
+        let service: ServiceApplication
+        do {
+            service = try ServiceApplication(configuration: configuration, clients: clients, logger: logger)
+        } catch {
+            try await clients.shutdown()
+            throw error
+        }
         let (ports, continuation) = AsyncStream<Int>.makeStream()
         let group = service.serviceGroup(gracefulShutdownSignals: []) { continuation.yield($0) }
         let result: Result<T, any Error> = await withTaskGroup(of: Void.self) { tasks in
@@ -150,7 +156,7 @@ func withService<T: Sendable>(
             await tasks.waitForAll()
             return result
         }
-        try await httpClient.shutdown()
+        try await clients.shutdown()
         return try result.get()
     }
 }

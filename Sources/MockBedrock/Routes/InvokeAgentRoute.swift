@@ -158,15 +158,30 @@ struct InvokeAgentRoute: Sendable {
     /// when clients give up) is noticed without a write; after a short pause the next write finds out.
     private static func pause(milliseconds: Int, on channel: any Channel) async throws {
         guard milliseconds > 2_000 else {
-            try await cancelWhenGracefulShutdown { try await Task.sleep(for: .milliseconds(milliseconds)) }
+            try await cancelWhenGracefulShutdown { try await Self.sleep(milliseconds: milliseconds, on: channel.eventLoop) }
             return
         }
         var remaining = milliseconds
         while remaining > 0 {
             let slice = min(remaining, 500)
-            try await cancelWhenGracefulShutdown { try await Task.sleep(for: .milliseconds(slice)) }
+            try await cancelWhenGracefulShutdown { try await Self.sleep(milliseconds: slice, on: channel.eventLoop) }
             remaining -= slice
             guard try await Self.peerIsConnected(channel) else { throw ClientGone() }
+        }
+    }
+
+    /// Sleeps on a timer of the connection's own event loop, so the stream wakes up where its next
+    /// write goes; thousands of streams pausing at once cost no timer thread and no hand-over.
+    private static func sleep(milliseconds: Int, on eventLoop: any EventLoop) async throws {
+        let timer = eventLoop.scheduleTask(in: .milliseconds(Int64(milliseconds))) {}
+        do {
+            try await withTaskCancellationHandler {
+                try await timer.futureResult.get()
+            } onCancel: {
+                timer.cancel()
+            }
+        } catch {
+            throw CancellationError()
         }
     }
 

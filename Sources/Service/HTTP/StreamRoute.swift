@@ -50,7 +50,7 @@ struct StreamRoute: Sendable {
                 idle: self.configuration.idleTimeout,
                 total: self.configuration.streamTimeout
             ),
-            eventLoop: MultiThreadedEventLoopGroup.singleton.any()
+            eventLoop: context.channel.eventLoop
         )
         let slot: ActiveStreams.Slot
         switch self.streams.admit(controller) {
@@ -72,6 +72,7 @@ struct StreamRoute: Sendable {
             client: self.client,
             configuration: self.configuration,
             controller: controller,
+            eventLoop: context.channel.eventLoop,
             metrics: self.metrics,
             logger: logger
         )

@@ -39,6 +39,8 @@ final class AgentStream: @unchecked Sendable {
     private let client: BedrockAgentClient
     private let configuration: ServiceConfiguration
     private let controller: StreamController
+    /// The event loop of the client's connection, where the upstream connection is taken too.
+    private let eventLoop: any EventLoop
     private let metrics: ServiceMetrics
     private let logger: Logger
     private let started = ContinuousClock.now
@@ -63,6 +65,7 @@ final class AgentStream: @unchecked Sendable {
         client: BedrockAgentClient,
         configuration: ServiceConfiguration,
         controller: StreamController,
+        eventLoop: any EventLoop,
         metrics: ServiceMetrics,
         logger: Logger
     ) {
@@ -71,6 +74,7 @@ final class AgentStream: @unchecked Sendable {
         self.client = client
         self.configuration = configuration
         self.controller = controller
+        self.eventLoop = eventLoop
         self.metrics = metrics
         self.logger = logger
     }
@@ -208,12 +212,19 @@ final class AgentStream: @unchecked Sendable {
         }
     }
 
-    /// One InvokeAgent call, its frames turned into lines as they arrive.
+    /// One InvokeAgent call.
     private func streamAttempt(to writer: inout any ResponseBodyWriter) async throws {
-        let response = try await self.client.invoke(
+        try await self.client.invoke(
             self.request.target,
-            self.request.invokeAgentRequest(debugMode: self.configuration.debugMode)
-        )
+            self.request.invokeAgentRequest(debugMode: self.configuration.debugMode),
+            on: self.eventLoop
+        ) { response in
+            try await self.forward(response, to: &writer)
+        }
+    }
+
+    /// Turns the frames of one InvokeAgent response into lines as they arrive.
+    private func forward(_ response: HTTPClientResponse, to writer: inout any ResponseBodyWriter) async throws {
         let frames = NIOSingleStepByteToMessageProcessor(EventStreamDecoder())
         var lines = ByteBuffer()
         do {

@@ -8,10 +8,10 @@ import NIOHTTP1
 import NIOPosix
 
 /// The signed InvokeAgent call: credentials from the chain, a SigV4 signature for service
-/// `bedrock`, and AsyncHTTPClient's pooled connections. HTTP errors come back as the
+/// `bedrock`, and pooled connections (``AWSHTTPClients``). HTTP errors come back as the
 /// ``StreamFailure`` their `x-amzn-ErrorType` names.
 struct BedrockAgentClient: Sendable {
-    let httpClient: HTTPClient
+    let clients: AWSHTTPClients
     let credentials: any CredentialProvider
     let signer: SigV4Signer
     /// The Bedrock Agent Runtime base URL, without a trailing slash.
@@ -19,8 +19,14 @@ struct BedrockAgentClient: Sendable {
     /// A backstop for the response head; the stream's own watchdog enforces the real timeouts.
     let headTimeout: Duration
 
-    /// Sends InvokeAgent and returns the response once its head says 200.
-    func invoke(_ target: InvokeAgentTarget, _ body: InvokeAgentRequest) async throws -> HTTPClientResponse {
+    /// Sends InvokeAgent over a connection on `eventLoop` and, once the response head says 200,
+    /// lets `read` consume the response.
+    func invoke<Result>(
+        _ target: InvokeAgentTarget,
+        _ body: InvokeAgentRequest,
+        on eventLoop: any EventLoop,
+        read: (HTTPClientResponse) async throws -> Result
+    ) async throws -> Result {
         let credentials: AWSCredentials
         do {
             credentials = try await self.credentials.credentials()
@@ -42,16 +48,18 @@ struct BedrockAgentClient: Sendable {
             throw StreamFailure(.internalError, detail: "cannot build the InvokeAgent request: \(error)")
         }
 
-        let response: HTTPClientResponse
-        do {
-            response = try await self.httpClient.execute(request, timeout: .init(self.headTimeout))
-        } catch {
-            throw Self.transportFailure(error, afterHead: false)
+        return try await self.clients.withBedrockClient(on: eventLoop) { httpClient in
+            let response: HTTPClientResponse
+            do {
+                response = try await httpClient.execute(request, timeout: .init(self.headTimeout))
+            } catch {
+                throw Self.transportFailure(error, afterHead: false)
+            }
+            guard response.status == .ok else {
+                throw await Self.httpFailure(response)
+            }
+            return try await read(response)
         }
-        guard response.status == .ok else {
-            throw await Self.httpFailure(response)
-        }
-        return response
     }
 
     /// What a transport error means for the stream: before the response head it is a failure to

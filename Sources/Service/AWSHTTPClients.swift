@@ -1,0 +1,81 @@
+import AsyncHTTPClient
+import NIOCore
+import NIOPosix
+import Synchronization
+
+/// The HTTP clients the service reaches AWS with: one for the few control-plane calls (credentials,
+/// STS) and, for the Bedrock streams, a set of connection pools on each event loop.
+///
+/// AsyncHTTPClient's pool looks at each of its connections on every request and connection event,
+/// so one pool holding thousands of open streams would spend more CPU on each stream the more are
+/// open. Streams therefore fill pools of ``streamsPerPool`` connections one after another (a
+/// lightly loaded service uses one pool, whose connections it keeps reusing), and every pool lives
+/// on one event loop: a stream takes a pool on the loop of its client's connection, so the Bedrock
+/// bytes it reads and the lines it writes stay on one thread.
+final class AWSHTTPClients: Sendable {
+    /// Concurrent streams a pool is meant for: past a few hundred connections its bookkeeping shows.
+    static let streamsPerPool = 256
+
+    /// Credentials and STS: a handful of short requests.
+    let control: HTTPClient
+    private let loops: [Loop]
+
+    /// The pools of one event loop, and how many streams use them now.
+    private final class Loop: Sendable {
+        let eventLoop: any EventLoop
+        let pools: [HTTPClient]
+        let activeStreams = Atomic<Int>(0)
+
+        init(eventLoop: any EventLoop, pools: [HTTPClient]) {
+            self.eventLoop = eventLoop
+            self.pools = pools
+        }
+    }
+
+    /// Pools enough for `MAX_CONCURRENT_STREAMS` on every loop of `eventLoopGroup`, whichever loops
+    /// the streams' clients arrive on.
+    init(configuration: ServiceConfiguration, eventLoopGroup: MultiThreadedEventLoopGroup = .singleton) {
+        var control = HTTPClient.Configuration()
+        control.timeout = .init(connect: TimeAmount(configuration.connectTimeout))
+        self.control = HTTPClient(eventLoopGroup: eventLoopGroup, configuration: control)
+
+        var bedrock = HTTPClient.Configuration()
+        bedrock.timeout = .init(connect: TimeAmount(configuration.connectTimeout))
+        // A pool never makes a stream wait for a connection: admission already bounds the streams.
+        var pool = HTTPClient.Configuration.ConnectionPool(
+            idleTimeout: .seconds(60),
+            concurrentHTTP1ConnectionsPerHostSoftLimit: configuration.maxConcurrentStreams
+        )
+        // The stream retries failed connections itself, with backoff, while nothing was forwarded.
+        pool.retryConnectionEstablishment = false
+        bedrock.connectionPool = pool
+        bedrock.decompression = .disabled
+        let poolsPerLoop = (configuration.maxConcurrentStreams + Self.streamsPerPool - 1) / Self.streamsPerPool
+        self.loops = eventLoopGroup.makeIterator().map { eventLoop in
+            Loop(
+                eventLoop: eventLoop,
+                pools: (0..<poolsPerLoop).map { _ in HTTPClient(eventLoopGroup: eventLoop, configuration: bedrock) }
+            )
+        }
+    }
+
+    /// Runs one Bedrock call, from request to the end of its body, with a pool on `eventLoop` (on
+    /// any loop's when `eventLoop` is not one of the group's).
+    func withBedrockClient<Result>(
+        on eventLoop: any EventLoop,
+        _ body: (HTTPClient) async throws -> Result
+    ) async throws -> Result {
+        let loop = self.loops.first { $0.eventLoop === eventLoop } ?? self.loops[0]
+        let streamsBefore = loop.activeStreams.add(1, ordering: .relaxed).oldValue
+        defer { loop.activeStreams.subtract(1, ordering: .relaxed) }
+        return try await body(loop.pools[min(streamsBefore / Self.streamsPerPool, loop.pools.count - 1)])
+    }
+
+    /// Closes every connection; call once, after the last request.
+    func shutdown() async throws {
+        try await self.control.shutdown()
+        for pool in self.loops.flatMap(\.pools) {
+            try await pool.shutdown()
+        }
+    }
+}
