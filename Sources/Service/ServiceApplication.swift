@@ -18,11 +18,6 @@ struct ServiceApplication: Sendable {
     let identity: CallerIdentityCache
     let logger: Logger
 
-    /// How long a keep-alive connection may wait for its next request: longer than an Application
-    /// Load Balancer's default idle timeout (60 s), as AWS advises for targets, so the balancer never
-    /// sends a request on a connection the service is closing.
-    static let keepAliveIdleTimeout = TimeAmount.seconds(75)
-
     /// Connections waiting to be accepted: a burst of new clients (a frontend release, a load
     /// balancer warming up) waits in the kernel instead of being dropped. Linux caps it at
     /// `net.core.somaxconn` (4096 by default).
@@ -81,7 +76,7 @@ struct ServiceApplication: Sendable {
             server: .http1(
                 configuration: .init(
                     additionalChannelHandlers: [ClientDisconnectHandler()],
-                    idleTimeout: Self.keepAliveIdleTimeout
+                    idleTimeout: TimeAmount(self.configuration.keepAliveTimeout)
                 )
             ),
             configuration: .init(

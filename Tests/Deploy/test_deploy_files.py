@@ -39,6 +39,7 @@ SERVICE_VARIABLES = {
     "STREAM_TIMEOUT_SECONDS": "600",
     "SHUTDOWN_GRACE_SECONDS": "25",
     "HEALTH_IDENTITY_TIMEOUT_SECONDS": "2",
+    "KEEP_ALIVE_TIMEOUT_SECONDS": "620",
 }
 # Set per deployment rather than left at the default: the region, the frontends, the agents,
 # and JSON logs for CloudWatch Logs Insights.
@@ -311,6 +312,9 @@ def test_load_balancer_idle_timeout_outlasts_silent_streams(template, resources)
     assert longest_silence == 120
     assert parameter["MinValue"] > longest_silence
     assert parameter["MinValue"] <= int(parameter["Default"]) <= parameter["MaxValue"] <= ALB_MAX_IDLE_TIMEOUT
+    # The load balancer closes idle connections before the service does, never sending a request
+    # on a connection the service is closing.
+    assert parameter["MaxValue"] < int(env["KEEP_ALIVE_TIMEOUT_SECONDS"])
 
 
 def test_target_group_health_check(resources):

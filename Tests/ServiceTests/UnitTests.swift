@@ -84,6 +84,7 @@ struct ConfigurationTests {
         #expect(configuration.streamFinalResponse == true)
         #expect(configuration.upstreamMaxAttempts == 3)
         #expect(configuration.shutdownGrace == .seconds(25))
+        #expect(configuration.keepAliveTimeout == .seconds(620))
         #expect(configuration.region.name == "us-east-1")
         #expect(configuration.endpoints.bedrockAgentRuntime == "https://bedrock-agent-runtime.us-east-1.amazonaws.com")
     }
@@ -92,7 +93,7 @@ struct ConfigurationTests {
     func values() throws {
         let configuration = try self.configuration([
             "PORT": "9000", "DEBUG_MODE": "yes", "ALLOWED_ORIGINS": "https://a.example.com,http://localhost:3000",
-            "LOG_LEVEL": "warning", "LOG_FORMAT": "JSON", "IDLE_TIMEOUT_SECONDS": "2.5", "ALLOWED_AGENT_IDS": "A1, B2",
+            "LOG_LEVEL": "warning", "LOG_FORMAT": "JSON", "IDLE_TIMEOUT_SECONDS": "2.5", "ALLOWED_AGENT_IDS": "A1, B2", "KEEP_ALIVE_TIMEOUT_SECONDS": "90",
             "AWS_REGION": "eu-west-1",
         ])
         #expect(configuration.port == 9000)
@@ -101,6 +102,7 @@ struct ConfigurationTests {
         #expect(configuration.logLevel == .warning)
         #expect(configuration.logFormat == .json)
         #expect(configuration.idleTimeout == .milliseconds(2500))
+        #expect(configuration.keepAliveTimeout == .seconds(90))
         #expect(configuration.allowedAgentIds == ["A1", "B2"])
         #expect(configuration.endpoints.bedrockAgentRuntime == "https://bedrock-agent-runtime.eu-west-1.amazonaws.com")
     }
@@ -111,7 +113,7 @@ struct ConfigurationTests {
             ("PORT", "eighty"), ("PORT", "70000"), ("DEBUG_MODE", "maybe"), ("LOG_LEVEL", "LOUD"), ("LOG_FORMAT", "xml"),
             ("MAX_CONCURRENT_STREAMS", "0"), ("IDLE_TIMEOUT_SECONDS", "-1"), ("FIRST_EVENT_TIMEOUT_SECONDS", "soon"),
             ("ALLOWED_ORIGINS", "not a url"), ("ALLOWED_AGENT_IDS", "ok,not-ok"), ("DEFAULT_AGENT_ALIAS_ID", "alias_1"),
-            ("UPSTREAM_MAX_ATTEMPTS", "11"), ("HOST", ""),
+            ("UPSTREAM_MAX_ATTEMPTS", "11"), ("HOST", ""), ("KEEP_ALIVE_TIMEOUT_SECONDS", "0"),
         ]
     )
     func invalid(name: String, value: String) {

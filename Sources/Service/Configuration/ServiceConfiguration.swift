@@ -43,6 +43,9 @@ struct ServiceConfiguration: Sendable {
     var streamTimeout = Duration.seconds(600)
     var shutdownGrace = Duration.seconds(25)
     var healthIdentityTimeout = Duration.seconds(2)
+    /// How long a connection may wait for its next request. A load balancer in front must close
+    /// first (its idle timeout shorter), or it could send a request on a connection being closed.
+    var keepAliveTimeout = Duration.seconds(620)
     /// The variables the AWS settings (region, endpoints, credentials) are read from.
     var awsEnvironment: AWSEnvironment
     var region: AWSRegion
@@ -79,6 +82,7 @@ struct ServiceConfiguration: Sendable {
         self.streamTimeout = try reader.seconds("STREAM_TIMEOUT_SECONDS") ?? self.streamTimeout
         self.shutdownGrace = try reader.seconds("SHUTDOWN_GRACE_SECONDS", allowingZero: true) ?? self.shutdownGrace
         self.healthIdentityTimeout = try reader.seconds("HEALTH_IDENTITY_TIMEOUT_SECONDS") ?? self.healthIdentityTimeout
+        self.keepAliveTimeout = try reader.seconds("KEEP_ALIVE_TIMEOUT_SECONDS") ?? self.keepAliveTimeout
 
     }
 
