@@ -147,7 +147,8 @@ final class AgentStream: @unchecked Sendable {
     // MARK: Upstream
 
     /// Runs `work` in a child task until it ends or `controller` stops the stream, which cancels it.
-    /// Returns the stop reason, or `nil` when `work` ended first.
+    /// Returns the stop reason, or `nil` when `work` ended first. This task waits on the controller
+    /// itself, so a stream costs one child task (each task keeps its own stack of async frames).
     ///
     /// `work` writes to the response, which belongs to this task: it is lent to the child while
     /// this task waits for it, so the two never touch it at the same time.
@@ -157,17 +158,19 @@ final class AgentStream: @unchecked Sendable {
     ) async -> StreamFailure.Kind? {
         await withoutActuallyEscaping(work) { work in
             let lent = UnsafeTransfer(work)
-            return await withTaskGroup(of: StreamFailure.Kind?.self) { group in
+            return await withTaskGroup(of: Void.self) { group in
                 group.addTask {
                     await lent.value()
-                    return nil
+                    // The work ended by itself: nothing stops the stream any more, and the wait ends.
+                    controller.finish()
                 }
-                group.addTask { await controller.stopped() }
-                let first = await group.next() ?? nil
-                group.cancelAll()
-                // The child that lost must end before the response is written to again.
-                while await group.next() != nil {}
-                return first
+                let reason = await controller.stopped()
+                if reason != nil {
+                    group.cancelAll()
+                }
+                // The child must end before the response is written to again.
+                await group.waitForAll()
+                return reason
             }
         }
     }
