@@ -18,22 +18,24 @@ final class AWSHTTPClients: Sendable {
 
     /// Credentials and STS: a handful of short requests.
     let control: HTTPClient
+    private let bedrock: HTTPClient.Configuration
+    private let poolsPerLoop: Int
     private let loops: [Loop]
 
-    /// The pools of one event loop, and how many streams use them now.
+    /// The pools of one event loop, made as streams first need them, and how many streams use
+    /// them now.
     private final class Loop: Sendable {
         let eventLoop: any EventLoop
-        let pools: [HTTPClient]
         let activeStreams = Atomic<Int>(0)
+        let pools = Mutex<[HTTPClient]>([])
 
-        init(eventLoop: any EventLoop, pools: [HTTPClient]) {
+        init(eventLoop: any EventLoop) {
             self.eventLoop = eventLoop
-            self.pools = pools
         }
     }
 
-    /// Pools enough for `MAX_CONCURRENT_STREAMS` on every loop of `eventLoopGroup`, whichever loops
-    /// the streams' clients arrive on.
+    /// Room for `MAX_CONCURRENT_STREAMS` on every loop of `eventLoopGroup`, whichever loops the
+    /// streams' clients arrive on; a pool is made when a stream first needs it.
     init(configuration: ServiceConfiguration, eventLoopGroup: MultiThreadedEventLoopGroup = .singleton) {
         var control = HTTPClient.Configuration()
         control.timeout = .init(connect: TimeAmount(configuration.connectTimeout))
@@ -50,13 +52,9 @@ final class AWSHTTPClients: Sendable {
         pool.retryConnectionEstablishment = false
         bedrock.connectionPool = pool
         bedrock.decompression = .disabled
-        let poolsPerLoop = (configuration.maxConcurrentStreams + Self.streamsPerPool - 1) / Self.streamsPerPool
-        self.loops = eventLoopGroup.makeIterator().map { eventLoop in
-            Loop(
-                eventLoop: eventLoop,
-                pools: (0..<poolsPerLoop).map { _ in HTTPClient(eventLoopGroup: eventLoop, configuration: bedrock) }
-            )
-        }
+        self.bedrock = bedrock
+        self.poolsPerLoop = (configuration.maxConcurrentStreams + Self.streamsPerPool - 1) / Self.streamsPerPool
+        self.loops = eventLoopGroup.makeIterator().map(Loop.init)
     }
 
     /// Runs one Bedrock call, from request to the end of its body, with a pool on `eventLoop` (on
@@ -68,13 +66,20 @@ final class AWSHTTPClients: Sendable {
         let loop = self.loops.first { $0.eventLoop === eventLoop } ?? self.loops[0]
         let streamsBefore = loop.activeStreams.add(1, ordering: .relaxed).oldValue
         defer { loop.activeStreams.subtract(1, ordering: .relaxed) }
-        return try await body(loop.pools[min(streamsBefore / Self.streamsPerPool, loop.pools.count - 1)])
+        let index = min(streamsBefore / Self.streamsPerPool, self.poolsPerLoop - 1)
+        let pool = loop.pools.withLock { pools in
+            while pools.count <= index {
+                pools.append(HTTPClient(eventLoopGroup: loop.eventLoop, configuration: self.bedrock))
+            }
+            return pools[index]
+        }
+        return try await body(pool)
     }
 
     /// Closes every connection; call once, after the last request.
     func shutdown() async throws {
         try await self.control.shutdown()
-        for pool in self.loops.flatMap(\.pools) {
+        for pool in self.loops.flatMap({ $0.pools.withLock { $0 } }) {
             try await pool.shutdown()
         }
     }
