@@ -62,7 +62,7 @@ struct LoadBenchmark: AsyncParsableCommand {
         var rows: [Row] = []
         for scenario in self.matrix(openFiles: openFiles) where self.only.map(scenario.name.contains) ?? true {
             for target in [LoadTarget.mock, .service] {
-                // A client per run: the connections of one run must not hold descriptors in the next.
+                // Clients per run: the connections of one run must not hold descriptors in the next.
                 let row = try await Self.withClients { clients in
                     await self.measure(scenario, target: target, clients: clients, processes: processes)
                 }

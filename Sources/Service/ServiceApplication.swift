@@ -3,7 +3,6 @@ import AsyncHTTPClient
 import Hummingbird
 import Logging
 import NIOCore
-import NIOPosix
 import ServiceLifecycle
 import UnixSignals
 
@@ -46,7 +45,6 @@ struct ServiceApplication: Sendable {
             try await sts.getCallerIdentity(credentials: credentials.credentials())
         }
     }
-
 
     /// The application: middleware in order (request id and logs, CORS, JSON errors) and routes.
     func application(onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {

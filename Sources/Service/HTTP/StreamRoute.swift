@@ -6,7 +6,6 @@ import HTTPTypes
 import Hummingbird
 import Logging
 import NIOCore
-import NIOPosix
 
 /// `POST /api/agent/stream`: checks the request, then streams the agent's answer as
 /// newline-delimited JSON (see ``AgentStream``).

@@ -5,7 +5,6 @@ import Foundation
 import NIOCore
 import NIOFoundationCompat
 import NIOHTTP1
-import NIOPosix
 
 /// The signed InvokeAgent call: credentials from the chain, a SigV4 signature for service
 /// `bedrock`, and pooled connections (``AWSHTTPClients``). HTTP errors come back as the
