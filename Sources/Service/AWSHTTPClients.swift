@@ -63,9 +63,17 @@ final class AWSHTTPClients: Sendable {
         on eventLoop: any EventLoop,
         _ body: (HTTPClient) async throws -> Result
     ) async throws -> Result {
+        let (pool, loop) = self.takePool(on: eventLoop)
+        defer { loop.activeStreams.subtract(1, ordering: .relaxed) }
+        return try await body(pool)
+    }
+
+    /// The pool for one more stream on `eventLoop`, counted on its loop until the caller subtracts
+    /// it again. Out of `withBedrockClient`'s async frame, which stays with the stream's task.
+    @inline(never)
+    private func takePool(on eventLoop: any EventLoop) -> (HTTPClient, Loop) {
         let loop = self.loops.first { $0.eventLoop === eventLoop } ?? self.loops[0]
         let streamsBefore = loop.activeStreams.add(1, ordering: .relaxed).oldValue
-        defer { loop.activeStreams.subtract(1, ordering: .relaxed) }
         let index = min(streamsBefore / Self.streamsPerPool, self.poolsPerLoop - 1)
         let pool = loop.pools.withLock { pools in
             while pools.count <= index {
@@ -73,7 +81,7 @@ final class AWSHTTPClients: Sendable {
             }
             return pools[index]
         }
-        return try await body(pool)
+        return (pool, loop)
     }
 
     /// Closes every connection; call once, after the last request.

@@ -57,7 +57,7 @@ struct ServiceApplication: Sendable {
             credentials: self.credentials,
             signer: SigV4Signer(service: "bedrock", region: self.configuration.region.name),
             endpoint: self.configuration.endpoints.bedrockAgentRuntime,
-            headTimeout: self.configuration.streamTimeout
+            callTimeout: self.configuration.streamTimeout
         )
         StreamRoute(configuration: self.configuration, client: client, streams: self.streams, metrics: self.metrics)
             .register(on: router)

@@ -6,6 +6,7 @@ import Foundation
 import Logging
 import NIOCore
 import NIOEmbedded
+import NIOHTTP1
 import NIOPosix
 import TestSupport
 import Testing
@@ -183,6 +184,129 @@ struct ClientDisconnectHandlerTests {
     }
 }
 
+@Suite("Stream controller")
+struct StreamControllerTests {
+    func controller() -> StreamController {
+        StreamController(
+            timeouts: .init(firstEvent: .seconds(60), idle: .seconds(60), total: .seconds(60)),
+            eventLoop: MultiThreadedEventLoopGroup.singleton.next()
+        )
+    }
+
+    @Test("a retry pause runs its course, or ends at once when the stream is stopped")
+    func pause() async throws {
+        let calm = self.controller()
+        let start = ContinuousClock.now
+        #expect(await calm.stopped(waitingAtMost: .milliseconds(50)) == nil)
+        #expect(ContinuousClock.now - start >= .milliseconds(50))
+
+        let stopped = self.controller()
+        let stopper = Task {
+            try await Task.sleep(for: .milliseconds(50))
+            stopped.stop(.clientDisconnected)
+        }
+        let pausing = ContinuousClock.now
+        #expect(await stopped.stopped(waitingAtMost: .seconds(30)) == .clientDisconnected)
+        #expect(ContinuousClock.now - pausing < .seconds(20), "the stop ended the pause")
+        try await stopper.value
+        #expect(stopped.finish() == .clientDisconnected, "finishing reports the earlier stop")
+    }
+
+    @Test("the stop action runs once: on the stop, at once when already stopped, never after the end")
+    func stopAction() {
+        let runs = Shared(0)
+        let stopped = self.controller()
+        stopped.whenStopped { runs.withLock { $0 += 1 } }
+        stopped.stop(.idleTimeout)
+        stopped.stop(.streamTimeout)
+        #expect(runs.value == 1)
+        stopped.whenStopped { runs.withLock { $0 += 10 } }
+        #expect(runs.value == 11, "a stream stopped already stops its next call at once")
+
+        let finished = self.controller()
+        finished.whenStopped { runs.withLock { $0 += 100 } }
+        #expect(finished.finish() == nil)
+        finished.stop(.clientDisconnected)
+        #expect(runs.value == 11, "after the end nothing is stopped")
+    }
+}
+
+@Suite("Upstream response")
+struct UpstreamResponseTests {
+    /// Answers any request with an endless chunked body, writing while the connection takes it,
+    /// and counts the bytes written.
+    final class EndlessBody: ChannelInboundHandler {
+        typealias InboundIn = ByteBuffer
+        typealias OutboundOut = ByteBuffer
+
+        let written: Shared<Int>
+        let closed: Shared<Bool>
+        private var answering = false
+
+        init(written: Shared<Int>, closed: Shared<Bool>) {
+            self.written = written
+            self.closed = closed
+        }
+
+        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+            guard !self.answering else { return }
+            self.answering = true
+            context.write(self.wrapOutboundOut(ByteBuffer(string: "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")), promise: nil)
+            self.writeWhileWritable(context: context)
+        }
+
+        func channelWritabilityChanged(context: ChannelHandlerContext) {
+            if self.answering {
+                self.writeWhileWritable(context: context)
+            }
+        }
+
+        func channelInactive(context: ChannelHandlerContext) {
+            self.closed.withLock { $0 = true }
+        }
+
+        private func writeWhileWritable(context: ChannelHandlerContext) {
+            let piece = ByteBuffer(string: "4000\r\n" + String(repeating: "x", count: 0x4000) + "\r\n")
+            while context.channel.isWritable {
+                context.write(self.wrapOutboundOut(piece), promise: nil)
+                self.written.withLock { $0 += piece.readableBytes }
+                context.flush()
+            }
+        }
+    }
+
+    @Test("AsyncHTTPClient reads no further than the stream has taken, and a cancel ends the call at once")
+    func pacedAndCancelled() async throws {
+        let written = Shared(0)
+        let closed = Shared(false)
+        let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(EndlessBody(written: written, closed: closed))
+                }
+            }
+            .bind(host: "127.0.0.1", port: 0).get()
+        let client = HTTPClient(eventLoopGroup: MultiThreadedEventLoopGroup.singleton.next())
+        let response = UpstreamResponse.start(
+            try HTTPClient.Request(url: "http://127.0.0.1:\(server.localAddress!.port!)/"),
+            on: client,
+            eventLoop: client.eventLoopGroup.next(),
+            deadline: .now() + .seconds(30)
+        )
+        #expect(try await response.head().status == .ok)
+        #expect(try await response.nextBodyPart() != nil)
+        try await Task.sleep(for: .milliseconds(300))
+        // Unpaced, the client would read on as fast as the server writes: gigabytes a second.
+        #expect(written.value < 32 << 20, "only the sockets' buffers fill while the stream takes nothing")
+
+        response.cancel()
+        await #expect(throws: CancellationError.self) { try await response.nextBodyPart() }
+        #expect(try await eventually { closed.value }, "the connection is closed")
+        try await client.shutdown()
+        try await server.close()
+    }
+}
+
 @Suite("Bedrock connection pools")
 struct AWSHTTPClientsTests {
     @Test("streams fill one pool of the loop they run on before the next; other loops have their own")
@@ -233,13 +357,13 @@ struct HealthCheckCommandTests {
     @Test("exits 0 against a healthy service and fails against nothing")
     func healthcheck() async throws {
         try await withService { service in
-            var healthy = try HealthCheck.parse(["--url", service.baseURL + "/health"])
+            let healthy = try HealthCheck.parse(["--url", service.baseURL + "/health"])
             try await healthy.run()
         }
         let refusing = try RefusingPort()
         defer { withExtendedLifetime(refusing) {} }
         let closed = refusing.port
-        var unhealthy = try HealthCheck.parse(["--url", "http://127.0.0.1:\(closed)/health", "--timeout", "2"])
+        let unhealthy = try HealthCheck.parse(["--url", "http://127.0.0.1:\(closed)/health", "--timeout", "2"])
         await #expect(throws: (any Error).self) { try await unhealthy.run() }
     }
 }

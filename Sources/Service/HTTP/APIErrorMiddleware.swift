@@ -10,19 +10,29 @@ struct APIErrorMiddleware: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         do {
             return try await next(request, context)
-        } catch let error as APIError {
+        } catch {
+            return Self.response(to: error, context: context)
+        }
+    }
+
+    /// The error's response, built out of ``handle(_:context:next:)``'s async frame, which every
+    /// connection keeps (a task keeps the memory of its deepest frames for as long as it lives).
+    @inline(never)
+    static func response(to error: any Error, context: Context) -> Response {
+        switch error {
+        case let error as APIError:
             if error.status.code >= 500 {
                 context.logger.error("Request refused", metadata: ["error_code": .string(error.code)])
             } else {
                 context.logger.info("Request refused", metadata: ["error_code": .string(error.code), "message": .string(error.message)])
             }
             return error.response(requestId: context.requestId)
-        } catch let error as HTTPError where error.status == .notFound {
+        case let error as HTTPError where error.status == .notFound:
             return APIError.notFound.response(requestId: context.requestId)
-        } catch let error as HTTPError where error.status == .contentTooLarge {
+        case let error as HTTPError where error.status == .contentTooLarge:
             return APIError(status: .contentTooLarge, code: "request_too_large", message: "The request body is too large.")
                 .response(requestId: context.requestId)
-        } catch {
+        default:
             context.logger.error("Request failed", metadata: ["error_code": "internal_error", "error": "\(error)"])
             return APIError(status: .internalServerError, code: "internal_error", message: "The service failed unexpectedly.")
                 .response(requestId: context.requestId)

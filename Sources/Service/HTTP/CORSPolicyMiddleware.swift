@@ -15,23 +15,40 @@ struct CORSPolicyMiddleware<Context: RequestContext>: RouterMiddleware {
         guard let origin = request.headers[.origin] else {
             return try await next(request, context)
         }
-        let allowed: String?
-        switch self.allowedOrigins {
-        case .any: allowed = "*"
-        case .only(let origins): allowed = origins.contains(origin) ? origin : nil
-        }
+        let allowed = self.allowedValue(for: origin)
         if request.method == .options, request.headers[.accessControlRequestMethod] != nil {
-            var headers: HTTPFields = [:]
-            if let allowed {
-                headers[.accessControlAllowOrigin] = allowed
-                headers[.accessControlAllowMethods] = "GET, POST, OPTIONS"
-                headers[.accessControlAllowHeaders] = request.headers[.accessControlRequestHeaders] ?? "Content-Type, X-Request-ID"
-                headers[.accessControlMaxAge] = "600"
-            }
-            headers[.vary] = "Origin"
-            return Response(status: .noContent, headers: headers)
+            return Self.preflightResponse(request, allowed: allowed)
         }
-        var response = try await next(request, context)
+        return Self.withCORSHeaders(try await next(request, context), allowed: allowed)
+    }
+
+    // Responses are built out of `handle`'s async frame, which every connection keeps (a task
+    // keeps the memory of its deepest frames for as long as it lives).
+
+    /// The `Access-Control-Allow-Origin` value for `origin`; `nil` when it is not allowed.
+    private func allowedValue(for origin: String) -> String? {
+        switch self.allowedOrigins {
+        case .any: "*"
+        case .only(let origins): origins.contains(origin) ? origin : nil
+        }
+    }
+
+    @inline(never)
+    private static func preflightResponse(_ request: Request, allowed: String?) -> Response {
+        var headers: HTTPFields = [:]
+        if let allowed {
+            headers[.accessControlAllowOrigin] = allowed
+            headers[.accessControlAllowMethods] = "GET, POST, OPTIONS"
+            headers[.accessControlAllowHeaders] = request.headers[.accessControlRequestHeaders] ?? "Content-Type, X-Request-ID"
+            headers[.accessControlMaxAge] = "600"
+        }
+        headers[.vary] = "Origin"
+        return Response(status: .noContent, headers: headers)
+    }
+
+    @inline(never)
+    private static func withCORSHeaders(_ response: Response, allowed: String?) -> Response {
+        var response = response
         if let allowed {
             response.headers[.accessControlAllowOrigin] = allowed
             response.headers[.accessControlExposeHeaders] = "X-Request-ID"

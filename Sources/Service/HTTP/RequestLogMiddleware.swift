@@ -13,6 +13,17 @@ struct RequestLogMiddleware: RouterMiddleware {
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let started = ContinuousClock.now
+        let context = Self.identified(request, context: context)
+        let response = try await next(request, context)
+        return self.logged(response, context: context, started: started)
+    }
+
+    // The work before and after `next` is done out of `handle`'s async frame, which every
+    // connection keeps (a task keeps the memory of its deepest frames for as long as it lives).
+
+    /// `context` with the request's id, which its logger carries; logs "Request started".
+    @inline(never)
+    static func identified(_ request: Request, context: Context) -> Context {
         var context = context
         context.requestId = Self.acceptedRequestId(request.headers[.xRequestID]) ?? UUID().uuidString.lowercased()
         context.logger[metadataKey: "hb.request.id"] = nil
@@ -21,10 +32,15 @@ struct RequestLogMiddleware: RouterMiddleware {
             "Request started",
             metadata: ["method": .string(request.method.rawValue), "url": .string(request.uri.path)]
         )
+        return context
+    }
 
-        var response = try await next(request, context)
+    /// `response` with the request id header and a body that, once written, logs
+    /// "Request completed" and counts the request.
+    @inline(never)
+    func logged(_ response: Response, context: Context, started: ContinuousClock.Instant) -> Response {
+        var response = response
         response.headers[.xRequestID] = context.requestId
-
         let status = Int(response.status.code)
         let logger = context.logger
         let metrics = self.metrics

@@ -26,23 +26,30 @@ struct StreamRoute: Sendable {
         }
     }
 
+    /// Reads the body, then starts the stream. The checks and the set-up are in
+    /// ``start(_:context:disconnects:)``, out of this async frame: a task keeps the memory of its
+    /// deepest frames for as long as it lives, which here is as long as the connection.
     private func stream(_ request: Request, context: ServiceRequestContext) async throws -> Response {
         guard let contentType = request.headers[.contentType], Self.isJSON(contentType) else {
             throw APIError.unsupportedMediaType
         }
-        var request = request
         let body: ByteBuffer
         do {
-            body = try await request.collectBody(upTo: self.configuration.maxRequestBytes)
+            body = try await request.body.collect(upTo: self.configuration.maxRequestBytes)
         } catch {
             throw APIError.tooLarge(limit: self.configuration.maxRequestBytes)
         }
+        let disconnects = try await context.channel.pipeline.handler(type: ClientDisconnectHandler.self).get()
+        return try self.start(body, context: context, disconnects: disconnects)
+    }
+
+    /// Checks the body, admits the stream and returns the response that streams it.
+    @inline(never)
+    private func start(_ body: ByteBuffer, context: ServiceRequestContext, disconnects: ClientDisconnectHandler) throws -> Response {
         let input = try StreamRequest(parsing: body, configuration: self.configuration)
         if let allowed = self.configuration.allowedAgentIds, !allowed.contains(input.target.agentId) {
             throw APIError.agentNotAllowed
         }
-
-        let disconnects = try await context.channel.pipeline.handler(type: ClientDisconnectHandler.self).get()
         let controller = StreamController(
             timeouts: .init(
                 firstEvent: self.configuration.firstEventTimeout,

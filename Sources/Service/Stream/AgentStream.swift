@@ -14,9 +14,11 @@ import NIOCore
 /// bytes arrive) → ``AgentEvent`` (what each frame means) → ``NDJSONLines`` (one line per event,
 /// written and flushed per network read).
 ///
-/// The upstream work runs in a child task so that a ``StreamController`` stop (a timeout, the
-/// client's disconnect, the end of the shutdown grace) can cancel it, cancelling the Bedrock
-/// request, while this task stays able to write the terminal line.
+/// Everything runs in the task that writes the response: a ``StreamController`` stop (a timeout,
+/// the client's disconnect, the end of the shutdown grace) cancels the Bedrock call in flight
+/// (``UpstreamResponse``) or ends a retry's backoff, and this task then writes the terminal line.
+/// No child task is needed, and none is made: each task would keep its own stack of async frames
+/// for as long as the stream is open.
 final class AgentStream: @unchecked Sendable {
     /// How the upstream work ended, when it ended by itself.
     enum Outcome {
@@ -45,8 +47,7 @@ final class AgentStream: @unchecked Sendable {
     private let logger: Logger
     private let started = ContinuousClock.now
 
-    // State of the one task working on the stream at a time: the upstream task while it runs,
-    // this stream's own task before and after.
+    // State of the stream's task.
     private var lines = NDJSONLines()
     private var utf8 = UTF8StreamDecoder()
     private var decodedText: [UInt8] = []
@@ -87,12 +88,12 @@ final class AgentStream: @unchecked Sendable {
         do {
             try await writer.write(buffer)
             self.controller.arm()
-            let stopReason = await self.raceUpstream(against: self.controller) { await self.pumpUpstream(to: &writer) }
-            result = self.terminalResult(stopReason: stopReason)
+            await self.pumpUpstream(to: &writer)
+            result = self.terminalResult(stopReason: self.controller.finish())
         } catch {
+            self.controller.finish()
             result = .failure(StreamFailure(.clientDisconnected, detail: "\(error)"))
         }
-        self.controller.finish()
 
         buffer.clear()
         switch result {
@@ -146,108 +147,106 @@ final class AgentStream: @unchecked Sendable {
 
     // MARK: Upstream
 
-    /// Runs `work` in a child task until it ends or `controller` stops the stream, which cancels it.
-    /// Returns the stop reason, or `nil` when `work` ended first. This task waits on the controller
-    /// itself, so a stream costs one child task (each task keeps its own stack of async frames).
-    ///
-    /// `work` writes to the response, which belongs to this task: it is lent to the child while
-    /// this task waits for it, so the two never touch it at the same time.
-    private func raceUpstream(
-        against controller: StreamController,
-        _ work: () async -> Void
-    ) async -> StreamFailure.Kind? {
-        await withoutActuallyEscaping(work) { work in
-            let lent = UnsafeTransfer(work)
-            return await withTaskGroup(of: Void.self) { group in
-                group.addTask {
-                    await lent.value()
-                    // The work ended by itself: nothing stops the stream any more, and the wait ends.
-                    controller.finish()
-                }
-                let reason = await controller.stopped()
-                if reason != nil {
-                    group.cancelAll()
-                }
-                // The child must end before the response is written to again.
-                await group.waitForAll()
-                return reason
-            }
-        }
-    }
-
     /// Calls Bedrock, retrying throttling, 5xx and connection failures with exponential backoff and
     /// full jitter as long as nothing has been forwarded, and streams the answer.
+    ///
+    /// This and the async functions it calls keep their frames small, with the work between
+    /// suspensions in synchronous functions: the connection's task keeps the memory of its
+    /// deepest frames for as long as the connection lives.
     private func pumpUpstream(to writer: inout any ResponseBodyWriter) async {
         while true {
             self.attempts += 1
+            let failure: StreamFailure
             do {
-                try await self.streamAttempt(to: &writer)
+                try await self.client.invoke(
+                    self.request,
+                    debugMode: self.configuration.debugMode,
+                    on: self.eventLoop,
+                    stoppedBy: self.controller
+                ) { response in
+                    try await self.forward(response, to: &writer)
+                }
                 self.outcome = .completed
                 return
             } catch is CancellationError {
                 return
-            } catch let failure as StreamFailure {
-                guard failure.isRetriedBeforeFirstEvent, self.forwardedEvents == 0,
-                    self.attempts < self.configuration.upstreamMaxAttempts
-                else {
-                    self.outcome = .failed(failure)
-                    return
-                }
-                let cap = min(3_000, 200 << min(self.attempts - 1, 4))
-                let delay = Int.random(in: 0...cap)
-                self.logger.warning(
-                    "Retrying InvokeAgent",
-                    metadata: [
-                        "attempt": "\(self.attempts)", "error_code": "\(failure.errorCode)", "delay_ms": "\(delay)",
-                        "detail": "\(failure.detail)",
-                    ]
-                )
-                self.metrics.upstreamRetries.increment()
-                do {
-                    try await Task.sleep(for: .milliseconds(delay))
-                } catch {
-                    return
-                }
             } catch {
-                self.outcome = .failed(StreamFailure(.internalError, detail: "\(error)"))
+                failure = error as? StreamFailure ?? StreamFailure(.internalError, detail: "\(error)")
+            }
+            guard let delay = self.retryDelay(after: failure) else {
+                self.outcome = .failed(failure)
+                return
+            }
+            if await self.controller.stopped(waitingAtMost: delay) != nil {
                 return
             }
         }
     }
 
-    /// One InvokeAgent call.
-    private func streamAttempt(to writer: inout any ResponseBodyWriter) async throws {
-        try await self.client.invoke(
-            self.request.target,
-            self.request.invokeAgentRequest(debugMode: self.configuration.debugMode),
-            on: self.eventLoop
-        ) { response in
-            try await self.forward(response, to: &writer)
-        }
+    /// How long to wait before retrying after `failure`, logged and counted; `nil` when the
+    /// failure is final.
+    @inline(never)
+    private func retryDelay(after failure: StreamFailure) -> Duration? {
+        guard failure.isRetriedBeforeFirstEvent, self.forwardedEvents == 0,
+            self.attempts < self.configuration.upstreamMaxAttempts
+        else { return nil }
+        let cap = min(3_000, 200 << min(self.attempts - 1, 4))
+        let delay = Int.random(in: 0...cap)
+        self.logger.warning(
+            "Retrying InvokeAgent",
+            metadata: [
+                "attempt": "\(self.attempts)", "error_code": "\(failure.errorCode)", "delay_ms": "\(delay)",
+                "detail": "\(failure.detail)",
+            ]
+        )
+        self.metrics.upstreamRetries.increment()
+        return .milliseconds(delay)
     }
 
     /// Turns the frames of one InvokeAgent response into lines as they arrive.
-    private func forward(_ response: HTTPClientResponse, to writer: inout any ResponseBodyWriter) async throws {
+    private func forward(_ response: UpstreamResponse, to writer: inout any ResponseBodyWriter) async throws {
         let frames = NIOSingleStepByteToMessageProcessor(EventStreamDecoder())
         var lines = ByteBuffer()
-        do {
+        while true {
+            let piece: ByteBuffer?
             do {
-                for try await piece in response.body {
-                    try frames.process(buffer: piece) { try self.forward($0, into: &lines) }
-                    try await self.flush(&lines, to: &writer)
-                }
-            } catch let error where !(error is StreamFailure || error is EventStreamError) {
+                piece = try await response.nextBodyPart()
+            } catch {
                 throw BedrockAgentClient.transportFailure(error, afterHead: true)
             }
-            try frames.finishProcessing(seenEOF: true) { try self.forward($0, into: &lines) }
+            // Lines decoded before a failing frame are part of the answer: they are written first.
+            let failure = self.decode(piece, with: frames, into: &lines)
             try await self.flush(&lines, to: &writer)
+            if let failure {
+                throw failure
+            }
+            if piece == nil {
+                return
+            }
+        }
+    }
+
+    /// Appends the lines of the frames that `piece` completes (`nil`: the body ended); returns the
+    /// failure that ends the stream, if a frame is corrupt, cut or an error.
+    @inline(never)
+    private func decode(
+        _ piece: ByteBuffer?,
+        with frames: NIOSingleStepByteToMessageProcessor<EventStreamDecoder>,
+        into lines: inout ByteBuffer
+    ) -> StreamFailure? {
+        do {
+            if let piece {
+                try frames.process(buffer: piece) { try self.forward($0, into: &lines) }
+            } else {
+                try frames.finishProcessing(seenEOF: true) { try self.forward($0, into: &lines) }
+            }
+            return nil
         } catch let error as EventStreamError {
-            try await self.flush(&lines, to: &writer)
-            throw StreamFailure(error.code == .truncatedFrame ? .streamCut : .corruptFrame, detail: "\(error)")
+            return StreamFailure(error.code == .truncatedFrame ? .streamCut : .corruptFrame, detail: "\(error)")
         } catch let failure as StreamFailure {
-            // Lines decoded before the failing frame are part of the answer.
-            try await self.flush(&lines, to: &writer)
-            throw failure
+            return failure
+        } catch {
+            return StreamFailure(.internalError, detail: "\(error)")
         }
     }
 
@@ -306,15 +305,5 @@ final class AgentStream: @unchecked Sendable {
         self.utf8.finish(into: &self.decodedText)
         self.decodedText.withUnsafeBytes { JSONText.writeEscaped($0, to: &self.escapedAnswer) }
         self.contentLength += self.decodedText.count
-    }
-}
-
-/// Hands a value to another task where the code guarantees, as here, that the two tasks never
-/// use it at the same time.
-struct UnsafeTransfer<Value>: @unchecked Sendable {
-    let value: Value
-
-    init(_ value: Value) {
-        self.value = value
     }
 }

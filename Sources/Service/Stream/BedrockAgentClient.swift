@@ -15,16 +15,18 @@ struct BedrockAgentClient: Sendable {
     let signer: SigV4Signer
     /// The Bedrock Agent Runtime base URL, without a trailing slash.
     let endpoint: String
-    /// A backstop for the response head; the stream's own watchdog enforces the real timeouts.
-    let headTimeout: Duration
+    /// A backstop for the whole call; the stream's own watchdog enforces the real timeouts.
+    let callTimeout: Duration
 
-    /// Sends InvokeAgent over a connection on `eventLoop` and, once the response head says 200,
-    /// lets `read` consume the response.
+    /// Sends InvokeAgent for `request` over a connection on `eventLoop` and, once the response head
+    /// says 200, lets `read` consume the response. A stop of `controller` cancels the call at any
+    /// point.
     func invoke<Result>(
-        _ target: InvokeAgentTarget,
-        _ body: InvokeAgentRequest,
+        _ request: StreamRequest,
+        debugMode: Bool,
         on eventLoop: any EventLoop,
-        read: (HTTPClientResponse) async throws -> Result
+        stoppedBy controller: StreamController,
+        read: (UpstreamResponse) async throws -> Result
     ) async throws -> Result {
         let credentials: AWSCredentials
         do {
@@ -34,30 +36,49 @@ struct BedrockAgentClient: Sendable {
         } catch {
             throw StreamFailure(.credentialsUnavailable, detail: "\(error)")
         }
-        var request = HTTPClientRequest(url: self.endpoint + target.path)
-        request.method = .POST
-        request.headers.add(name: "Content-Type", value: "application/json")
-        request.headers.add(name: "Accept", value: "application/vnd.amazon.eventstream")
-        request.headers.add(name: "User-Agent", value: "bedrock-agent-streaming/\(ServiceVersion.current)")
-        let json: ByteBuffer
-        do {
-            json = ByteBuffer(data: try JSONEncoder().encode(body))
-            try self.signer.sign(&request, body: json, credentials: credentials)
-        } catch {
-            throw StreamFailure(.internalError, detail: "cannot build the InvokeAgent request: \(error)")
-        }
-
+        let signed = try self.signedRequest(request, debugMode: debugMode, credentials: credentials)
         return try await self.clients.withBedrockClient(on: eventLoop) { httpClient in
-            let response: HTTPClientResponse
+            let response = UpstreamResponse.start(
+                signed,
+                on: httpClient,
+                eventLoop: httpClient.eventLoopGroup.next(),
+                deadline: .now() + TimeAmount(self.callTimeout)
+            )
+            controller.whenStopped { response.cancel() }
+            defer {
+                controller.whenStopped(nil)
+                // A response left unread (an error body cut short, a failed stream) is not read on.
+                response.cancel()
+            }
+            let head: HTTPResponseHead
             do {
-                response = try await httpClient.execute(request, timeout: .init(self.headTimeout))
+                head = try await response.head()
             } catch {
                 throw Self.transportFailure(error, afterHead: false)
             }
-            guard response.status == .ok else {
-                throw await Self.httpFailure(response)
+            guard head.status == .ok else {
+                throw await Self.httpFailure(head, response)
             }
             return try await read(response)
+        }
+    }
+
+    /// The InvokeAgent request, signed. AsyncHTTPClient's delegate API takes a request type of its
+    /// own, which carries the signed URL, headers and body unchanged. Built out of `invoke`'s async
+    /// frame, which the connection's task keeps for as long as it lives.
+    @inline(never)
+    private func signedRequest(_ request: StreamRequest, debugMode: Bool, credentials: AWSCredentials) throws -> HTTPClient.Request {
+        do {
+            var signable = HTTPClientRequest(url: self.endpoint + request.target.path)
+            signable.method = .POST
+            signable.headers.add(name: "Content-Type", value: "application/json")
+            signable.headers.add(name: "Accept", value: "application/vnd.amazon.eventstream")
+            signable.headers.add(name: "User-Agent", value: "bedrock-agent-streaming/\(ServiceVersion.current)")
+            let json = ByteBuffer(data: try JSONEncoder().encode(request.invokeAgentRequest(debugMode: debugMode)))
+            try self.signer.sign(&signable, body: json, credentials: credentials)
+            return try HTTPClient.Request(url: signable.url, method: signable.method, headers: signable.headers, body: .byteBuffer(json))
+        } catch {
+            throw StreamFailure(.internalError, detail: "cannot build the InvokeAgent request: \(error)")
         }
     }
 
@@ -86,20 +107,23 @@ struct BedrockAgentClient: Sendable {
 
     /// The failure an error response reports: the modeled exception its `x-amzn-ErrorType` (or JSON
     /// `__type`) names, else an unknown error that is transient when the status is 429 or 5xx.
-    private static func httpFailure(_ response: HTTPClientResponse) async -> StreamFailure {
-        let body = (try? await response.body.collect(upTo: 64 * 1024)) ?? ByteBuffer()
+    private static func httpFailure(_ head: HTTPResponseHead, _ response: UpstreamResponse) async -> StreamFailure {
+        var body = ByteBuffer()
+        while body.readableBytes < 64 * 1024, var part = try? await response.nextBodyPart() {
+            body.writeBuffer(&part)
+        }
         struct ErrorDocument: Decodable {
             var message: String?
             var Message: String?
             var __type: String?
         }
         let document = try? JSONDecoder().decode(ErrorDocument.self, from: Data(buffer: body))
-        let type = response.headers.first(name: "x-amzn-ErrorType") ?? document?.__type ?? ""
-        let detail = "HTTP \(response.status.code) \(type): \(document?.message ?? document?.Message ?? String(buffer: body))"
+        let type = head.headers.first(name: "x-amzn-ErrorType") ?? document?.__type ?? ""
+        let detail = "HTTP \(head.status.code) \(type): \(document?.message ?? document?.Message ?? String(buffer: body))"
         if let exception = BedrockException(errorType: type.split(separator: "#").last.map(String.init) ?? type) {
             return StreamFailure(.bedrock(exception), detail: detail)
         }
-        let transient = response.status.code == 429 || response.status.code >= 500
+        let transient = head.status.code == 429 || head.status.code >= 500
         return StreamFailure(transient ? .upstreamUnavailable : .unknownUpstreamError, detail: detail)
     }
 }

@@ -22,6 +22,10 @@ final class StreamController: Sendable {
         var lastEvent: NIODeadline
         var timer: Scheduled<Void>?
         var finished = false
+        /// Cancels the upstream call in flight when the stream is stopped.
+        var onStop: (@Sendable () -> Void)?
+        /// The pause that ``stopped(waitingAtMost:)`` is in has run its course.
+        var pauseEnded = false
     }
 
     private let state: Mutex<State>
@@ -61,37 +65,57 @@ final class StreamController: Sendable {
 
     /// Stops the stream for `reason`, unless it already stopped or finished.
     func stop(_ reason: StreamFailure.Kind) {
-        let waiter = self.state.withLock { state -> CheckedContinuation<StreamFailure.Kind?, Never>? in
-            guard state.reason == nil, !state.finished else { return nil }
+        let (waiter, onStop) = self.state.withLock { state -> (CheckedContinuation<StreamFailure.Kind?, Never>?, (@Sendable () -> Void)?) in
+            guard state.reason == nil, !state.finished else { return (nil, nil) }
             state.reason = reason
             state.timer?.cancel()
             state.timer = nil
-            defer { state.waiter = nil }
-            return state.waiter
+            defer {
+                state.waiter = nil
+                state.onStop = nil
+            }
+            return (state.waiter, state.onStop)
         }
+        onStop?()
         waiter?.resume(returning: reason)
     }
 
-    /// The stream ended on its own: the watchdog stops and nothing can stop it any more.
-    func finish() {
-        let waiter = self.state.withLock { state -> CheckedContinuation<StreamFailure.Kind?, Never>? in
+    /// Runs `action` when the stream is stopped (at once when it already is) until it is replaced
+    /// or cleared with `nil`: the stream's task hands in the cancellation of its upstream call.
+    func whenStopped(_ action: (@Sendable () -> Void)?) {
+        let stoppedAlready = self.state.withLock { state in
+            state.onStop = state.reason == nil ? action : nil
+            return state.reason != nil
+        }
+        if stoppedAlready {
+            action?()
+        }
+    }
+
+    /// The stream ended: the watchdog stops and nothing can stop it any more. Returns why it was
+    /// stopped before, if it was.
+    @discardableResult
+    func finish() -> StreamFailure.Kind? {
+        let (waiter, reason) = self.state.withLock { state -> (CheckedContinuation<StreamFailure.Kind?, Never>?, StreamFailure.Kind?) in
             state.finished = true
+            state.onStop = nil
             state.timer?.cancel()
             state.timer = nil
             defer { state.waiter = nil }
-            return state.waiter
+            return (state.waiter, state.reason)
         }
         waiter?.resume(returning: nil)
+        return reason
     }
 
     /// Suspends until the stream is stopped and returns why; `nil` when the waiting task is
-    /// cancelled or the stream finished first.
+    /// cancelled, the stream finished first or the pause of ``stopped(waitingAtMost:)`` ended.
     func stopped() async -> StreamFailure.Kind? {
         await withTaskCancellationHandler {
             await withCheckedContinuation { continuation in
                 let immediate: StreamFailure.Kind?? = self.state.withLock { state in
                     if let reason = state.reason { return .some(reason) }
-                    if state.finished || Task.isCancelled { return .some(nil) }
+                    if state.finished || state.pauseEnded || Task.isCancelled { return .some(nil) }
                     state.waiter = continuation
                     return .none
                 }
@@ -106,6 +130,25 @@ final class StreamController: Sendable {
             }
             waiter?.resume(returning: nil)
         }
+    }
+
+    /// Waits for the stream to be stopped, at most `limit`: the retry backoff, which a stop ends
+    /// early. Returns the stop reason, or `nil` when the pause ran its course.
+    func stopped(waitingAtMost limit: Duration) async -> StreamFailure.Kind? {
+        self.state.withLock { $0.pauseEnded = false }
+        let timer = self.eventLoop.scheduleTask(in: TimeAmount(limit)) { [self] in
+            let waiter = self.state.withLock { state in
+                state.pauseEnded = true
+                defer { state.waiter = nil }
+                return state.waiter
+            }
+            waiter?.resume(returning: nil)
+        }
+        defer {
+            timer.cancel()
+            self.state.withLock { $0.pauseEnded = false }
+        }
+        return await self.stopped()
     }
 
     /// Arms the timer for `deadline`, replacing the one armed before.
