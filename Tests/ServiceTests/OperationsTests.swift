@@ -205,6 +205,28 @@ struct OperationsTests {
         }
     }
 
+    @Test("Bedrock connections are kept and reused: streams open about as many as run at once")
+    func upstreamConnectionsReused() async throws {
+        try await withService { service in
+            for _ in 0..<6 {
+                try await withThrowingTaskGroup(of: Void.self) { streams in
+                    for _ in 0..<4 {
+                        streams.addTask {
+                            let result = try await service.stream(agent: "HELLO")
+                            #expect(result.body.contains(#""type":"completion""#))
+                        }
+                    }
+                    try await streams.waitForAll()
+                }
+            }
+            #expect(service.mock.statistics.streamsCompleted == 24)
+            // Four at a time on each of the service's event loops at most; a connection per stream
+            // would make 24.
+            let loops = MultiThreadedEventLoopGroup.singleton.makeIterator().map { $0 }.count
+            #expect(service.mock.statistics.connections <= 4 * loops)
+        }
+    }
+
     @Test("SIGTERM drain: /health turns 503, streams in flight finish, new ones are refused")
     func drainLetsStreamsFinish() async throws {
         try await withService(environment: ["SHUTDOWN_GRACE_SECONDS": "10"]) { service in

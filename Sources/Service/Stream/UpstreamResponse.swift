@@ -51,13 +51,15 @@ final class UpstreamResponse: HTTPClientResponseDelegate, Sendable {
         deadline: NIODeadline
     ) -> UpstreamResponse {
         let response = UpstreamResponse()
-        let call = client.execute(request: request, delegate: response, eventLoop: .delegateAndChannel(on: eventLoop), deadline: deadline, logger: nil)
-        let cancelled = response.state.withLock { state -> Bool in
-            state.call = call
-            return state.closed
-        }
-        if cancelled {
-            call.cancel()
+        // `.delegate(on:)`, not `.delegateAndChannel(on:)`: AsyncHTTPClient closes a connection made for
+        // a request that requires its event loop once the request ends. The pools of
+        // ``AWSHTTPClients`` live on one event loop each, so the connection is on it all the same.
+        let call = client.execute(request: request, delegate: response, eventLoop: .delegate(on: eventLoop), deadline: deadline, logger: nil)
+        response.state.withLock { state in
+            // Kept until the call has ended or is cancelled: AsyncHTTPClient holds the delegate meanwhile.
+            if !state.closed {
+                state.call = call
+            }
         }
         return response
     }
@@ -95,6 +97,7 @@ final class UpstreamResponse: HTTPClientResponseDelegate, Sendable {
             defer {
                 state.reader = nil
                 state.demand = nil
+                state.call = nil
             }
             if state.reader == nil {
                 state.parts = [.failed(CancellationError())]
@@ -150,6 +153,9 @@ final class UpstreamResponse: HTTPClientResponseDelegate, Sendable {
         let reader = self.state.withLock { state -> CheckedContinuation<Part, Never>?? in
             guard !state.closed else { return .none }
             state.closed = closing
+            if closing {
+                state.call = nil
+            }
             if let reader = state.reader {
                 state.reader = nil
                 return .some(reader)
