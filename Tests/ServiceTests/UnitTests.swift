@@ -301,6 +301,7 @@ struct UpstreamResponseTests {
 
         response.cancel()
         await #expect(throws: CancellationError.self) { try await response.nextBodyPart() }
+        await #expect(throws: CancellationError.self, "a read after the end gets the end again") { try await response.nextBodyPart() }
         #expect(try await eventually { closed.value }, "the connection is closed")
         try await client.shutdown()
         try await server.close()

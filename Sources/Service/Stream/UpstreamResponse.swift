@@ -31,8 +31,17 @@ final class UpstreamResponse: HTTPClientResponseDelegate, Sendable {
         /// Completed when the stream takes the body part AsyncHTTPClient is waiting on.
         var demand: EventLoopPromise<Void>?
         var call: HTTPClient.Task<Void>?
-        /// Set once the end or a failure is queued: nothing after it is delivered.
-        var closed = false
+        /// The end or the failure, once queued: nothing after it is delivered, and a read after it
+        /// gets it again.
+        var final: Part?
+
+        /// The next part to read: the queued ones in order, then the final one again.
+        mutating func takeQueued() -> Part? {
+            if !self.parts.isEmpty {
+                return self.parts.removeFirst()
+            }
+            return self.final
+        }
     }
 
     private let state = Mutex(State())
@@ -57,7 +66,7 @@ final class UpstreamResponse: HTTPClientResponseDelegate, Sendable {
         let call = client.execute(request: request, delegate: response, eventLoop: .delegate(on: eventLoop), deadline: deadline, logger: nil)
         response.state.withLock { state in
             // Kept until the call has ended or is cancelled: AsyncHTTPClient holds the delegate meanwhile.
-            if !state.closed {
+            if state.final == nil {
                 state.call = call
             }
         }
@@ -89,18 +98,15 @@ final class UpstreamResponse: HTTPClientResponseDelegate, Sendable {
     /// connection.
     func cancel() {
         let (call, reader, demand) = self.state.withLock { state in
-            guard !state.closed || !state.parts.isEmpty else {
+            guard state.final == nil || !state.parts.isEmpty else {
                 return (nil as HTTPClient.Task<Void>?, nil as CheckedContinuation<Part, Never>?, nil as EventLoopPromise<Void>?)
             }
             state.parts = []
-            state.closed = true
+            state.final = .failed(CancellationError())
             defer {
                 state.reader = nil
                 state.demand = nil
                 state.call = nil
-            }
-            if state.reader == nil {
-                state.parts = [.failed(CancellationError())]
             }
             return (state.call, state.reader, state.demand)
         }
@@ -115,11 +121,11 @@ final class UpstreamResponse: HTTPClientResponseDelegate, Sendable {
         }
         return await withCheckedContinuation { continuation in
             let queued = self.state.withLock { state -> Part? in
-                if state.parts.isEmpty {
-                    state.reader = continuation
-                    return nil
+                if let queued = state.takeQueued() {
+                    return queued
                 }
-                return state.parts.removeFirst()
+                state.reader = continuation
+                return nil
             }
             if let queued {
                 self.completeDemand(after: queued)
@@ -129,9 +135,7 @@ final class UpstreamResponse: HTTPClientResponseDelegate, Sendable {
     }
 
     private func takeQueued() -> Part? {
-        let queued = self.state.withLock { state in
-            state.parts.isEmpty ? nil : state.parts.removeFirst()
-        }
+        let queued = self.state.withLock { $0.takeQueued() }
         if let queued {
             self.completeDemand(after: queued)
         }
@@ -151,9 +155,9 @@ final class UpstreamResponse: HTTPClientResponseDelegate, Sendable {
     /// Hands `part` to a waiting reader, or queues it; `closing` parts end the delivery.
     private func deliver(_ part: Part, demand: EventLoopPromise<Void>? = nil, closing: Bool = false) -> Bool {
         let reader = self.state.withLock { state -> CheckedContinuation<Part, Never>?? in
-            guard !state.closed else { return .none }
-            state.closed = closing
+            guard state.final == nil else { return .none }
             if closing {
+                state.final = part
                 state.call = nil
             }
             if let reader = state.reader {
