@@ -56,10 +56,21 @@ final class BenchmarkProcesses: @unchecked Sendable {
         var description: String
     }
 
+    /// SIGTERM, then SIGKILL for a process still running 10 s later (said on stderr: a graceful
+    /// shutdown that hangs is worth knowing about, but must not hang the benchmark).
     func stop() {
-        for process in [self.service, self.mock] where process.isRunning {
+        for (name, process) in [("the service", self.service), ("MockBedrock", self.mock)] where process.isRunning {
             process.terminate()
-            process.waitUntilExit()
+            let deadline = ContinuousClock.now + .seconds(10)
+            // Polled: `waitUntilExit` spins a run loop that has nothing to wait on, at full CPU.
+            while process.isRunning, ContinuousClock.now < deadline {
+                usleep(20_000)
+            }
+            if process.isRunning {
+                FileHandle.standardError.write(Data("\(name) did not stop within 10 s of SIGTERM; killed\n".utf8))
+                kill(process.processIdentifier, SIGKILL)
+                process.waitUntilExit()
+            }
         }
     }
 }
