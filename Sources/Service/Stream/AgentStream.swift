@@ -1,4 +1,3 @@
-import AsyncHTTPClient
 import BedrockAgentRuntime
 import CoreMetrics
 import EventStream
