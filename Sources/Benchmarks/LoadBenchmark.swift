@@ -47,6 +47,9 @@ struct LoadBenchmark: AsyncParsableCommand {
         var servicePeakRSSMB: Double?
         var serviceRSSPerOpenStreamKB: Double?
         var gapDeviationP99Ms: Double?
+        /// How late the generator's own 10 ms timer fires, at p99: what the generator adds to
+        /// the gaps it measures.
+        var generatorLagP99Ms: Double?
         var mockConnectionsOpened: Int?
     }
 
@@ -137,11 +140,22 @@ struct LoadBenchmark: AsyncParsableCommand {
             }
             return largest
         }
+        let lagProbe = Task { () -> [Double] in
+            var lags: [Double] = []
+            while holding, !Task.isCancelled {
+                let asleep = ContinuousClock.now
+                try? await Task.sleep(for: .milliseconds(10))
+                lags.append((ContinuousClock.now - asleep - .milliseconds(10)) / .milliseconds(1))
+            }
+            return lags
+        }
         let start = ContinuousClock.now
         let measurements = await generator.run(scenario)
         let seconds = (ContinuousClock.now - start) / .seconds(1)
         sampler.cancel()
         let openRSS = await sampler.value
+        lagProbe.cancel()
+        let lags = await lagProbe.value
         let ok = measurements.filter(\.ok)
         let serviceCPUMs = Double((processes.serviceMonitor.cpuTime - serviceCPU) / .microseconds(1)) / 1000
         let mockCPUMs = Double((processes.mockMonitor.cpuTime - mockCPU) / .microseconds(1)) / 1000
@@ -166,6 +180,7 @@ struct LoadBenchmark: AsyncParsableCommand {
             serviceRSSPerOpenStreamKB: target == .service && holding
                 ? Double(openRSS - idleRSS) / Double(scenario.concurrency) / 1024 : nil,
             gapDeviationP99Ms: holding ? Self.percentile(deviations, 0.99) : nil,
+            generatorLagP99Ms: Self.percentile(lags, 0.99),
             mockConnectionsOpened: connectionsAfter.map { $0 - (connectionsBefore ?? 0) }
         )
     }
@@ -222,6 +237,7 @@ struct LoadBenchmark: AsyncParsableCommand {
         if let rss = row.servicePeakRSSMB { text += pad("peak \(format(rss)) MB", 14) }
         if let perStream = row.serviceRSSPerOpenStreamKB { text += pad("\(format(perStream)) KB/stream", 16) }
         if let gap = row.gapDeviationP99Ms { text += pad("gap p99 ±\(format(gap)) ms", 18) }
+        if let lag = row.generatorLagP99Ms { text += pad("generator lag p99 \(format(lag)) ms", 26) }
         if let connections = row.mockConnectionsOpened { text += "conns \(connections) " }
         text += "errors \(row.errors)"
         if let error = row.firstError { text += " (\(error))" }
