@@ -15,8 +15,8 @@ struct APIErrorMiddleware: RouterMiddleware {
         }
     }
 
-    /// The error's response, built out of ``handle(_:context:next:)``'s async frame, which every
-    /// connection keeps (a task keeps the memory of its deepest frames for as long as it lives).
+    /// The error's response, built out of ``handle(_:context:next:)``'s async frame, whose memory
+    /// the connection's task keeps for as long as it lives.
     @inline(never)
     static func response(to error: any Error, context: Context) -> Response {
         switch error {
