@@ -35,12 +35,16 @@ final class UpstreamResponse: HTTPClientResponseDelegate, Sendable {
         /// gets it again.
         var final: Part?
 
-        /// The next part to read: the queued ones in order, then the final one again.
-        mutating func takeQueued() -> Part? {
-            if !self.parts.isEmpty {
-                return self.parts.removeFirst()
+        /// The next part to read: the queued ones in order, then the final one again. Taking a
+        /// body part also takes the demand that lets AsyncHTTPClient deliver the next one.
+        mutating func takeQueued() -> (Part, EventLoopPromise<Void>?)? {
+            guard !self.parts.isEmpty else {
+                return self.final.map { ($0, nil) }
             }
-            return self.final
+            let part = self.parts.removeFirst()
+            guard case .body = part else { return (part, nil) }
+            defer { self.demand = nil }
+            return (part, self.demand)
         }
     }
 
@@ -116,40 +120,23 @@ final class UpstreamResponse: HTTPClientResponseDelegate, Sendable {
     }
 
     private func next() async -> Part {
-        if let queued = self.takeQueued() {
+        if let (queued, demand) = self.state.withLock({ $0.takeQueued() }) {
+            demand?.succeed()
             return queued
         }
         return await withCheckedContinuation { continuation in
-            let queued = self.state.withLock { state -> Part? in
+            let queued = self.state.withLock { state -> (Part, EventLoopPromise<Void>?)? in
                 if let queued = state.takeQueued() {
                     return queued
                 }
                 state.reader = continuation
                 return nil
             }
-            if let queued {
-                self.completeDemand(after: queued)
-                continuation.resume(returning: queued)
+            if let (part, demand) = queued {
+                demand?.succeed()
+                continuation.resume(returning: part)
             }
         }
-    }
-
-    private func takeQueued() -> Part? {
-        let queued = self.state.withLock { $0.takeQueued() }
-        if let queued {
-            self.completeDemand(after: queued)
-        }
-        return queued
-    }
-
-    /// Taking a body part lets AsyncHTTPClient deliver the next one.
-    private func completeDemand(after part: Part) {
-        guard case .body = part else { return }
-        let demand = self.state.withLock { state in
-            defer { state.demand = nil }
-            return state.demand
-        }
-        demand?.succeed()
     }
 
     /// Hands `part` to a waiting reader, or queues it; `closing` parts end the delivery.
