@@ -13,7 +13,7 @@ struct ScenarioPlayer {
     enum Action: Equatable {
         /// Write these bytes (one or more frames, or a deliberately broken one) and flush.
         case write(ByteBuffer)
-        /// Wait before going on.
+        /// Wait before going on, until `milliseconds` after the previous wait was due (``StreamPacer``).
         case sleep(milliseconds: Int)
         /// End the response here, remembering that the session waits for the results of
         /// `invocationId`; a follow-up call resumes at step `resumeAt`.

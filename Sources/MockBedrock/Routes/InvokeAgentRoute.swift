@@ -1,9 +1,6 @@
 import BedrockAgentRuntime
 import EventStream
 import Foundation
-#if canImport(Glibc)
-import Glibc
-#endif
 import HTTPTypes
 import Hummingbird
 import Logging
@@ -103,16 +100,23 @@ struct InvokeAgentRoute: Sendable {
     private func play(_ player: ScenarioPlayer, headers: HTTPFields, target: InvokeAgentTarget, context: MockRequestContext) -> Response {
         let channel = context.channel
         return self.stream(headers: headers, target: target, logger: context.logger) { writer in
-            var player = player
-            while true {
-                switch player.next() {
-                case .write(let frames):
-                    try await writer.write(frames)
-                case .sleep(let milliseconds):
-                    try await Self.pause(milliseconds: milliseconds, on: channel)
-                case let final:
-                    return final
+            let pacer = StreamPacer(channel: channel)
+            // One handler for the whole stream, not one per pause: ServiceLifecycle keeps every
+            // handler in one shared list, and `cancelWhenGracefulShutdown` starts two child tasks.
+            return try await withTaskCancellationOrGracefulShutdownHandler {
+                var player = player
+                while true {
+                    switch player.next() {
+                    case .write(let frames):
+                        try await writer.write(frames)
+                    case .sleep(let milliseconds):
+                        try await pacer.pause(milliseconds: milliseconds)
+                    case let final:
+                        return final
+                    }
                 }
+            } onCancelOrGracefulShutdown: {
+                pacer.stop()
             }
         }
     }
@@ -152,55 +156,6 @@ struct InvokeAgentRoute: Sendable {
             }
         )
     }
-
-    /// Waits between frames; a server shutdown cancels the wait. Pauses longer than a couple of
-    /// seconds are taken in slices so that a client that has gone away (a stalled stream is exactly
-    /// when clients give up) is noticed without a write; after a short pause the next write finds out.
-    private static func pause(milliseconds: Int, on channel: any Channel) async throws {
-        guard milliseconds > 2_000 else {
-            try await cancelWhenGracefulShutdown { try await Self.sleep(milliseconds: milliseconds, on: channel.eventLoop) }
-            return
-        }
-        var remaining = milliseconds
-        while remaining > 0 {
-            let slice = min(remaining, 500)
-            try await cancelWhenGracefulShutdown { try await Self.sleep(milliseconds: slice, on: channel.eventLoop) }
-            remaining -= slice
-            guard try await Self.peerIsConnected(channel) else { throw ClientGone() }
-        }
-    }
-
-    /// Sleeps on a timer of the connection's own event loop, so the stream wakes up where its next
-    /// write goes; thousands of streams pausing at once cost no timer thread and no hand-over.
-    private static func sleep(milliseconds: Int, on eventLoop: any EventLoop) async throws {
-        let timer = eventLoop.scheduleTask(in: .milliseconds(Int64(milliseconds))) {}
-        do {
-            try await withTaskCancellationHandler {
-                try await timer.futureResult.get()
-            } onCancel: {
-                timer.cancel()
-            }
-        } catch {
-            throw CancellationError()
-        }
-    }
-
-    /// Whether the client still holds the connection. While a response is written the server reads
-    /// nothing, so a client's close would go unseen until the next write; on Linux the kernel's TCP
-    /// state shows it at once (`CLOSE_WAIT` once the client's FIN arrived, `CLOSE` after a reset).
-    private static func peerIsConnected(_ channel: any Channel) async throws -> Bool {
-        guard channel.isActive else { return false }
-        #if os(Linux)
-        if let socket = channel as? any SocketOptionProvider {
-            let state = try await socket.getTCPInfo().get().tcpi_state
-            return state != UInt8(TCP_CLOSE_WAIT) && state != UInt8(TCP_CLOSE)
-        }
-        #endif
-        return true
-    }
-
-    /// The client closed the connection while the stream paused.
-    struct ClientGone: Error {}
 
     /// Thrown to make Hummingbird close the connection mid-body, as the `dropConnection` fault asks.
     enum ScriptedFault: Error {

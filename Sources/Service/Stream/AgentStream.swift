@@ -47,7 +47,6 @@ final class AgentStream: @unchecked Sendable {
     private let started = ContinuousClock.now
 
     // State of the stream's task.
-    private var lines = NDJSONLines()
     private var utf8 = UTF8StreamDecoder()
     private var decodedText: [UInt8] = []
     /// The whole answer so far, already JSON-escaped: chunk lines copy it instead of escaping it again.
@@ -82,7 +81,7 @@ final class AgentStream: @unchecked Sendable {
     /// Writes the whole stream to `writer`; returns what happened.
     func run(writer: inout any ResponseBodyWriter) async -> Summary {
         var buffer = ByteBuffer()
-        self.lines.start(target: self.request.target, requestId: self.requestId, into: &buffer)
+        NDJSONLines.start(target: self.request.target, requestId: self.requestId, into: &buffer)
         var result: Result<Void, StreamFailure>
         do {
             try await writer.write(buffer)
@@ -98,7 +97,7 @@ final class AgentStream: @unchecked Sendable {
         switch result {
         case .success:
             self.finishText()
-            self.lines.completion(
+            NDJSONLines.completion(
                 escapedFinalContent: self.escapedAnswer,
                 sessionId: self.request.target.sessionId,
                 chunks: self.chunks,
@@ -107,7 +106,7 @@ final class AgentStream: @unchecked Sendable {
         case .failure(let failure) where failure.kind == .clientDisconnected:
             break
         case .failure(let failure):
-            self.lines.error(failure, requestId: self.requestId, into: &buffer)
+            NDJSONLines.error(failure, requestId: self.requestId, into: &buffer)
         }
         if buffer.readableBytes > 0 {
             do {
@@ -272,7 +271,7 @@ final class AgentStream: @unchecked Sendable {
             let escapedStart = self.escapedAnswer.writerIndex
             self.decodedText.withUnsafeBytes { JSONText.writeEscaped($0, to: &self.escapedAnswer) }
             self.escapedAnswer.withUnsafeReadableBytes { answer in
-                self.lines.chunk(
+                NDJSONLines.chunk(
                     escapedContent: UnsafeRawBufferPointer(rebasing: answer[(escapedStart - self.escapedAnswer.readerIndex)...]),
                     escapedAccumulated: self.escapedAnswer,
                     citations: citations,
@@ -286,11 +285,11 @@ final class AgentStream: @unchecked Sendable {
             }
         case .trace(let payload):
             guard self.configuration.debugMode else { return }
-            self.lines.trace(payload, into: &buffer)
+            NDJSONLines.trace(payload, into: &buffer)
         case .returnControl(let control):
-            self.lines.returnControl(control, into: &buffer)
+            NDJSONLines.returnControl(control, into: &buffer)
         case .files(let files):
-            self.lines.files(files, into: &buffer)
+            NDJSONLines.files(files, into: &buffer)
         case .unknown(let type):
             self.logger.debug("Skipping an unknown event", metadata: ["event_type": "\(type)"])
             return

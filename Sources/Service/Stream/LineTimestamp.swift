@@ -1,24 +1,29 @@
 import AWSAccess
 import Foundation
 import NIOCore
+import Synchronization
 
-/// `2024-01-01T12:00:00.123Z` for every stream line, formatted from the wall clock with the
-/// date-and-time part reused while the second stays the same.
-struct LineTimestamp {
-    private var second: Int = -1
-    private var prefix: [UInt8] = []
+/// `2024-01-01T12:00:00.123Z` for every stream line, formatted from the wall clock.
+///
+/// The date-and-time part is formatted once a second for the whole process, not per stream: a
+/// stream that receives a token a second would otherwise format it again for every line.
+enum LineTimestamp {
+    /// The second last formatted, and its text up to the milliseconds (`…T12:00:00.`).
+    private static let current = Mutex<(second: Int, prefix: [UInt8])>((-1, []))
 
     /// Appends the current time's text, without quotes.
-    mutating func write(to buffer: inout ByteBuffer) {
+    static func write(to buffer: inout ByteBuffer) {
         var spec = timespec()
         clock_gettime(CLOCK_REALTIME, &spec)
-        if spec.tv_sec != self.second {
-            self.second = spec.tv_sec
-            // "…:SS.000Z" without its milliseconds and "Z".
-            self.prefix = Array(AWSDateFormat.iso8601(Date(timeIntervalSince1970: Double(spec.tv_sec)), withMilliseconds: true).utf8.dropLast(4))
+        let prefix = Self.current.withLock { current in
+            if current.second != spec.tv_sec {
+                let text = AWSDateFormat.iso8601(Date(timeIntervalSince1970: Double(spec.tv_sec)), withMilliseconds: true)
+                current = (spec.tv_sec, Array(text.utf8.dropLast(4)))
+            }
+            return current.prefix
         }
         let milliseconds = spec.tv_nsec / 1_000_000
-        buffer.writeBytes(self.prefix)
+        buffer.writeBytes(prefix)
         buffer.writeInteger(UInt8(ascii: "0") + UInt8(milliseconds / 100))
         buffer.writeInteger(UInt8(ascii: "0") + UInt8(milliseconds / 10 % 10))
         buffer.writeInteger(UInt8(ascii: "0") + UInt8(milliseconds % 10))

@@ -7,11 +7,9 @@ import NIOCore
 /// Every line has `type`, then its own fields, then `done` and `timestamp`. Text arrives here
 /// already JSON-escaped (see ``JSONText``), so the growing `accumulated_content` is copied, not
 /// escaped again, for each chunk.
-struct NDJSONLines {
-    private var timestamp = LineTimestamp()
-
+enum NDJSONLines {
     /// `{"type":"start","session_id","agent_id","agent_alias_id","request_id",…}`
-    mutating func start(target: InvokeAgentTarget, requestId: String, into buffer: inout ByteBuffer) {
+    static func start(target: InvokeAgentTarget, requestId: String, into buffer: inout ByteBuffer) {
         buffer.writeStaticString(#"{"type":"start","session_id":"#)
         JSONText.writeString(target.sessionId, to: &buffer)
         buffer.writeStaticString(#","agent_id":"#)
@@ -20,11 +18,11 @@ struct NDJSONLines {
         JSONText.writeString(target.agentAliasId, to: &buffer)
         buffer.writeStaticString(#","request_id":"#)
         JSONText.writeString(requestId, to: &buffer)
-        self.end(done: false, into: &buffer)
+        Self.end(done: false, into: &buffer)
     }
 
     /// `{"type":"chunk","content","accumulated_content","citations"?,…}`
-    mutating func chunk(
+    static func chunk(
         escapedContent: UnsafeRawBufferPointer,
         escapedAccumulated: ByteBuffer,
         citations: [JSONValue]?,
@@ -39,18 +37,18 @@ struct NDJSONLines {
             buffer.writeStaticString(#","citations":"#)
             Self.writeJSON(citations, to: &buffer)
         }
-        self.end(done: false, into: &buffer)
+        Self.end(done: false, into: &buffer)
     }
 
     /// `{"type":"trace","trace":<Bedrock's trace event, as sent>,…}`; `trace` must be valid JSON.
-    mutating func trace(_ trace: ByteBuffer, into buffer: inout ByteBuffer) {
+    static func trace(_ trace: ByteBuffer, into buffer: inout ByteBuffer) {
         buffer.writeStaticString(#"{"type":"trace","trace":"#)
         buffer.writeImmutableBuffer(trace)
-        self.end(done: false, into: &buffer)
+        Self.end(done: false, into: &buffer)
     }
 
     /// `{"type":"return_control","invocation_id","invocation_inputs",…}`
-    mutating func returnControl(_ control: InvokeAgentEvent.ReturnControl, into buffer: inout ByteBuffer) {
+    static func returnControl(_ control: InvokeAgentEvent.ReturnControl, into buffer: inout ByteBuffer) {
         buffer.writeStaticString(#"{"type":"return_control","invocation_id":"#)
         if let id = control.invocationId {
             JSONText.writeString(id, to: &buffer)
@@ -59,29 +57,29 @@ struct NDJSONLines {
         }
         buffer.writeStaticString(#","invocation_inputs":"#)
         Self.writeJSON(control.invocationInputs ?? [], to: &buffer)
-        self.end(done: false, into: &buffer)
+        Self.end(done: false, into: &buffer)
     }
 
     /// `{"type":"files","files":[{"name","type","bytes"}],…}`, the bytes in base64 as Bedrock sent them.
-    mutating func files(_ files: [InvokeAgentEvent.OutputFile], into buffer: inout ByteBuffer) {
+    static func files(_ files: [InvokeAgentEvent.OutputFile], into buffer: inout ByteBuffer) {
         buffer.writeStaticString(#"{"type":"files","files":"#)
         Self.writeJSON(files, to: &buffer)
-        self.end(done: false, into: &buffer)
+        Self.end(done: false, into: &buffer)
     }
 
     /// `{"type":"completion","final_content","session_id","chunks",…,"done":true}`
-    mutating func completion(escapedFinalContent: ByteBuffer, sessionId: String, chunks: Int, into buffer: inout ByteBuffer) {
+    static func completion(escapedFinalContent: ByteBuffer, sessionId: String, chunks: Int, into buffer: inout ByteBuffer) {
         buffer.writeStaticString(#"{"type":"completion","final_content":""#)
         buffer.writeImmutableBuffer(escapedFinalContent)
         buffer.writeStaticString(#"","session_id":"#)
         JSONText.writeString(sessionId, to: &buffer)
         buffer.writeStaticString(#","chunks":"#)
         buffer.writeString(String(chunks))
-        self.end(done: true, into: &buffer)
+        Self.end(done: true, into: &buffer)
     }
 
     /// `{"type":"error","error_code","message","retryable","request_id",…,"done":true}`
-    mutating func error(_ failure: StreamFailure, requestId: String, into buffer: inout ByteBuffer) {
+    static func error(_ failure: StreamFailure, requestId: String, into buffer: inout ByteBuffer) {
         buffer.writeStaticString(#"{"type":"error","error_code":"#)
         JSONText.writeString(failure.errorCode, to: &buffer)
         buffer.writeStaticString(#","message":"#)
@@ -89,12 +87,12 @@ struct NDJSONLines {
         buffer.writeStaticString(failure.retryable ? #","retryable":true"# : #","retryable":false"#)
         buffer.writeStaticString(#","request_id":"#)
         JSONText.writeString(requestId, to: &buffer)
-        self.end(done: true, into: &buffer)
+        Self.end(done: true, into: &buffer)
     }
 
-    private mutating func end(done: Bool, into buffer: inout ByteBuffer) {
+    private static func end(done: Bool, into buffer: inout ByteBuffer) {
         buffer.writeStaticString(done ? #","done":true,"timestamp":""# : #","done":false,"timestamp":""#)
-        self.timestamp.write(to: &buffer)
+        LineTimestamp.write(to: &buffer)
         buffer.writeStaticString("\"}\n")
     }
 

@@ -1,0 +1,83 @@
+import AsyncHTTPClient
+import EventStream
+import Foundation
+import Logging
+import NIOCore
+import NIOPosix
+import ServiceLifecycle
+import TestSupport
+import Testing
+
+@testable import MockBedrock
+
+/// How scripted delays are kept: on the stream's own clock, and never past a shutdown.
+@Suite("MockBedrock pacing")
+struct StreamPacerTests {
+    /// A real channel on a real event loop; pauses this short never look at the peer.
+    func withChannel<T>(_ body: (any Channel) async throws -> T) async throws -> T {
+        let channel = try await DatagramBootstrap(group: MultiThreadedEventLoopGroup.singleton).bind(host: "127.0.0.1", port: 0).get()
+        defer { channel.close(promise: nil) }
+        return try await body(channel)
+    }
+
+    @Test("a pause counts from when the previous one was due, so slow work between pauses does not add up")
+    func keepsCadence() async throws {
+        try await withChannel { channel in
+            let pacer = StreamPacer(channel: channel)
+            let start = ContinuousClock.now
+            try await pacer.pause(milliseconds: 300)
+            // A write that takes 200 ms: pauses counted from the end of the work would end at 800 ms.
+            try await Task.sleep(for: .milliseconds(200))
+            try await pacer.pause(milliseconds: 300)
+            let elapsed = ContinuousClock.now - start
+            #expect(elapsed >= .milliseconds(600) && elapsed < .milliseconds(750), "\(elapsed)")
+        }
+    }
+
+    @Test("a stop ends the pause in progress at once and refuses every later one")
+    func stop() async throws {
+        try await withChannel { channel in
+            let pacer = StreamPacer(channel: channel)
+            let start = ContinuousClock.now
+            let paused = Task { try await pacer.pause(milliseconds: 1_900) }
+            try await Task.sleep(for: .milliseconds(100))
+            pacer.stop()
+            await #expect(throws: CancellationError.self) { try await paused.value }
+            #expect(ContinuousClock.now - start < .milliseconds(1_500), "the pause ran its course")
+            await #expect(throws: CancellationError.self) { try await pacer.pause(milliseconds: 10) }
+        }
+    }
+
+    @Test("a server shutting down ends a stalled stream instead of waiting out its hour")
+    func shutdownEndsStall() async throws {
+        let configuration = MockBedrockConfiguration(port: 0, fixtures: fixturesFolder, credentials: testCredentials)
+        let server = MockBedrockServer(configuration: configuration, fixtures: try sharedFixtures.get(), logger: quietLogger)
+        let (ports, port) = AsyncStream<Int>.makeStream()
+        let group = ServiceGroup(
+            configuration: .init(services: [.init(service: server.application { port.yield($0) })], logger: quietLogger)
+        )
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await group.run() }
+            var iterator = ports.makeAsyncIterator()
+            let mock = MockClient(port: try #require(await iterator.next()), state: server.state)
+            let received = Shared(0)
+            tasks.addTask {
+                let response = try await HTTPClient.shared.execute(try mock.request(agent: "FSTALL"), timeout: .seconds(30))
+                let frames = NIOSingleStepByteToMessageProcessor(EventStreamDecoder())
+                do {
+                    for try await piece in response.body {
+                        try frames.process(buffer: piece) { _ in received.withLock { $0 += 1 } }
+                    }
+                } catch {
+                    // The server ends the stream by closing the connection.
+                }
+            }
+            #expect(try await eventually { received.withLock { $0 } == 1 })
+            let shutdown = ContinuousClock.now
+            await group.triggerGracefulShutdown()
+            try await tasks.waitForAll()
+            #expect(ContinuousClock.now - shutdown < .seconds(5), "the shutdown waited for the stall")
+            #expect(server.state.statistics.streamsInterrupted == 1)
+        }
+    }
+}
