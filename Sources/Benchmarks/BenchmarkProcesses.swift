@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The release binaries under test, started as child processes with the settings of the load
 /// runs, and stopped with SIGTERM.
@@ -17,6 +20,11 @@ final class BenchmarkProcesses: @unchecked Sendable {
     var serviceMonitor: ProcessMonitor { ProcessMonitor(pid: self.service.processIdentifier) }
 
     init(binaries: String, maxConcurrentStreams: Int) throws {
+        // A server already listening (another benchmark still running) would answer in place of
+        // the ones started here, which exit at once and would go unnoticed until the run hangs.
+        for port in [Self.mockPort, Self.servicePort] where Self.isListening(port) {
+            throw ProcessExited(description: "port \(port) is already in use on 127.0.0.1; is another benchmark running?")
+        }
         let environment = ProcessInfo.processInfo.environment
         self.mock = Process()
         self.mock.executableURL = URL(fileURLWithPath: binaries + "/MockBedrock")
@@ -49,6 +57,22 @@ final class BenchmarkProcesses: @unchecked Sendable {
         for (name, process, port) in [("MockBedrock", self.mock, Self.mockPort), ("the service", self.service, Self.servicePort)]
         where !process.isRunning {
             throw ProcessExited(description: "\(name) exited at start (status \(process.terminationStatus)); is port \(port) taken by an earlier run?")
+        }
+    }
+
+    /// Whether something accepts TCP connections on `port` of 127.0.0.1.
+    static func isListening(_ port: Int) -> Bool {
+        let socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard socket >= 0 else { return false }
+        defer { close(socket) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = in_addr_t(UInt32(0x7F00_0001).bigEndian)
+        return withUnsafePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
+            }
         }
     }
 

@@ -29,6 +29,9 @@ struct LoadBenchmark: AsyncParsableCommand {
     @Option(help: "Run only the scenarios whose name contains this text.")
     var only: String?
 
+    @Option(help: "Streams held open in the holding test (default: 10000, or what the open-files limit allows).")
+    var held: Int?
+
     struct Row: Codable {
         var scenario: LoadScenario
         var target: LoadTarget
@@ -47,6 +50,10 @@ struct LoadBenchmark: AsyncParsableCommand {
         var servicePeakRSSMB: Double?
         var serviceRSSPerOpenStreamKB: Double?
         var gapDeviationP99Ms: Double?
+        /// The same, counting only the chunks that arrived while every stream was open: after the
+        /// last one opened and before the first one ended, when no stream is being set up or torn
+        /// down.
+        var gapDeviationAllOpenP99Ms: Double?
         /// How late the generator's own 10 ms timer fires, at p99: what the generator adds to
         /// the gaps it measures.
         var generatorLagP99Ms: Double?
@@ -96,7 +103,7 @@ struct LoadBenchmark: AsyncParsableCommand {
     /// streams open at 500 a second: all of them are open together for the last third of their
     /// 30 seconds, and opening them faster would saturate the two cores with set-up work.
     func matrix(openFiles: Int) -> [LoadScenario] {
-        let held = min(10_000, (openFiles - 1_000) / 2 / 1_000 * 1_000)
+        let held = self.held ?? min(10_000, (openFiles - 1_000) / 2 / 1_000 * 1_000)
         if self.smoke {
             return [
                 LoadScenario(name: "100 x 20 B", chunks: 100, chunkBytes: 20, delayMs: 0, concurrency: 4, streams: 20),
@@ -160,7 +167,11 @@ struct LoadBenchmark: AsyncParsableCommand {
         let serviceCPUMs = Double((processes.serviceMonitor.cpuTime - serviceCPU) / .microseconds(1)) / 1000
         let mockCPUMs = Double((processes.mockMonitor.cpuTime - mockCPU) / .microseconds(1)) / 1000
         let connectionsAfter = await Self.mockConnections(clients.first)
-        let deviations = ok.flatMap(\.gaps).map { abs($0 / .milliseconds(1) - Double(scenario.delayMs)) }
+        let gaps = ok.flatMap(\.gaps)
+        let allOpen = Self.allOpen(scenario, start: start)
+        func deviation(_ gap: ChunkGap) -> Double { abs(gap.length / .milliseconds(1) - Double(scenario.delayMs)) }
+        let deviations = gaps.map(deviation)
+        let allOpenDeviations = gaps.filter { allOpen.contains($0.arrival) }.map(deviation)
         return Row(
             scenario: scenario,
             target: target,
@@ -180,9 +191,19 @@ struct LoadBenchmark: AsyncParsableCommand {
             serviceRSSPerOpenStreamKB: target == .service && holding
                 ? Double(openRSS - idleRSS) / Double(scenario.concurrency) / 1024 : nil,
             gapDeviationP99Ms: holding ? Self.percentile(deviations, 0.99) : nil,
+            gapDeviationAllOpenP99Ms: holding ? Self.percentile(allOpenDeviations, 0.99) : nil,
             generatorLagP99Ms: Self.percentile(lags, 0.99),
             mockConnectionsOpened: connectionsAfter.map { $0 - (connectionsBefore ?? 0) }
         )
+    }
+
+    /// When every stream of a holding run is open and past its first chunk, and none has ended:
+    /// from a second after the last one opened to when the first one's last chunk is due.
+    static func allOpen(_ scenario: LoadScenario, start: ContinuousClock.Instant) -> Range<ContinuousClock.Instant> {
+        let opening = Duration.seconds(Double(scenario.concurrency) / Double(scenario.openedPerSecond ?? .max))
+        let from = start + opening + .seconds(1)
+        let until = start + .milliseconds(scenario.delayMs * (scenario.chunks - 1))
+        return from..<max(from, until)
     }
 
     /// RSS after warming up, after one 10000-chunk stream, and after many streams in a row.
@@ -237,6 +258,7 @@ struct LoadBenchmark: AsyncParsableCommand {
         if let rss = row.servicePeakRSSMB { text += pad("peak \(format(rss)) MB", 14) }
         if let perStream = row.serviceRSSPerOpenStreamKB { text += pad("\(format(perStream)) KB/stream", 16) }
         if let gap = row.gapDeviationP99Ms { text += pad("gap p99 ±\(format(gap)) ms", 18) }
+        if let gap = row.gapDeviationAllOpenP99Ms { text += pad("(all open ±\(format(gap)) ms)", 22) }
         if let lag = row.generatorLagP99Ms { text += pad("generator lag p99 \(format(lag)) ms", 26) }
         if let connections = row.mockConnectionsOpened { text += "conns \(connections) " }
         text += "errors \(row.errors)"

@@ -67,7 +67,13 @@ struct StreamMeasurement: Sendable {
     var duration: Duration
     var chunkLines: Int
     /// Gaps between consecutive chunk lines, when asked for.
-    var gaps: [Duration]
+    var gaps: [ChunkGap]
+}
+
+/// The time between two consecutive chunk lines of a stream, and when the second one arrived.
+struct ChunkGap: Sendable {
+    var arrival: ContinuousClock.Instant
+    var length: Duration
 }
 
 /// Sends the load and checks every stream: for the service, every NDJSON line (one `start` first,
@@ -183,7 +189,7 @@ struct StreamChecker {
     private var problem: String?
     private var firstChunk: ContinuousClock.Instant?
     private var lastChunk: ContinuousClock.Instant?
-    private var gaps: [Duration] = []
+    private var gaps: [ChunkGap] = []
 
     init(scenario: LoadScenario, start: ContinuousClock.Instant, recordsGaps: Bool) {
         self.scenario = scenario
@@ -238,7 +244,7 @@ struct StreamChecker {
     private mutating func chunkArrived() {
         let now = ContinuousClock.now
         if self.firstChunk == nil { self.firstChunk = now }
-        if self.recordsGaps, let last = self.lastChunk { self.gaps.append(now - last) }
+        if self.recordsGaps, let last = self.lastChunk { self.gaps.append(ChunkGap(arrival: now, length: now - last)) }
         self.lastChunk = now
         self.chunks += 1
     }
