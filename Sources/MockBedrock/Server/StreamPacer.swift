@@ -18,9 +18,11 @@ final class StreamPacer: Sendable {
         var stopped = false
     }
 
-    /// Pauses longer than this are taken in slices, checking the client between them.
-    static let uncheckedPause = TimeAmount.seconds(2)
-    static let slice = TimeAmount.milliseconds(500)
+    /// Pauses longer than this are taken in slices, looking at the client between them; after a
+    /// shorter one, the next write finds out.
+    private static let uncheckedPause = TimeAmount.seconds(2)
+    /// How often a long pause looks at the client.
+    private static let slice = TimeAmount.milliseconds(500)
 
     private let channel: any Channel
     private let state: Mutex<State>
