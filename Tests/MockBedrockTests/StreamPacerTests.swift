@@ -26,11 +26,11 @@ struct StreamPacerTests {
             let pacer = StreamPacer(channel: channel)
             let start = ContinuousClock.now
             try await pacer.pause(milliseconds: 300)
-            // A write that takes 200 ms: pauses counted from the end of the work would end at 800 ms.
-            try await Task.sleep(for: .milliseconds(200))
+            // A write that takes 250 ms: pauses counted from the end of the work would end at 850 ms.
+            try await Task.sleep(for: .milliseconds(250))
             try await pacer.pause(milliseconds: 300)
             let elapsed = ContinuousClock.now - start
-            #expect(elapsed >= .milliseconds(600) && elapsed < .milliseconds(750), "\(elapsed)")
+            #expect(elapsed >= .milliseconds(600) && elapsed < .milliseconds(800), "\(elapsed)")
         }
     }
 
