@@ -34,6 +34,13 @@ struct StreamPacerTests {
         }
     }
 
+    @Test("pauses end on whole milliseconds, never early, so streams due in the same millisecond wake together")
+    func wholeMilliseconds() {
+        #expect(StreamPacer.tick(after: .uptimeNanoseconds(5_000_001)) == .uptimeNanoseconds(6_000_000))
+        #expect(StreamPacer.tick(after: .uptimeNanoseconds(5_999_999)) == .uptimeNanoseconds(6_000_000))
+        #expect(StreamPacer.tick(after: .uptimeNanoseconds(6_000_000)) == .uptimeNanoseconds(6_000_000))
+    }
+
     @Test("a stop ends the pause in progress at once and refuses every later one")
     func stop() async throws {
         try await withChannel { channel in

@@ -65,7 +65,7 @@ final class StreamPacer: Sendable {
     private func sleep(until deadline: NIODeadline) async throws {
         let timer = self.state.withLock { state -> Scheduled<Void>? in
             guard !state.stopped else { return nil }
-            state.timer = self.channel.eventLoop.scheduleTask(deadline: deadline) {}
+            state.timer = self.channel.eventLoop.scheduleTask(deadline: Self.tick(after: deadline)) {}
             return state.timer
         }
         guard let timer else { throw CancellationError() }
@@ -74,6 +74,14 @@ final class StreamPacer: Sendable {
         } catch {
             throw CancellationError()
         }
+    }
+
+    /// `deadline` rounded up to a whole millisecond: pauses of many streams that end within the
+    /// same millisecond end in one wake-up of the loop, which then writes them together.
+    static func tick(after deadline: NIODeadline) -> NIODeadline {
+        let nanoseconds = deadline.uptimeNanoseconds
+        let millisecond: UInt64 = 1_000_000
+        return .uptimeNanoseconds((nanoseconds + millisecond - 1) / millisecond * millisecond)
     }
 
     /// Whether the client still holds the connection: on Linux the kernel's TCP state shows a
