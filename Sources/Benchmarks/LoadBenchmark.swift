@@ -100,8 +100,8 @@ struct LoadBenchmark: AsyncParsableCommand {
     /// The matrix: 100 x 20 B at no delay and at 20 ms at concurrency 1, 100 and 1000,
     /// 1000 chunks, one 64 KiB chunk, and 10000 streams held open at a 1-second cadence, fewer when
     /// the open-files limit cannot be raised (the service holds two descriptors a stream). The held
-    /// streams open at 500 a second: all of them are open together for the last third of their
-    /// 30 seconds, and opening them faster would saturate the two cores with set-up work.
+    /// streams open over 25 seconds, as clients arriving at a steady rate would (holding N streams
+    /// of 30 seconds takes N/30 new ones a second), and are all open together for their last four.
     func matrix(openFiles: Int) -> [LoadScenario] {
         let held = self.held ?? min(10_000, (openFiles - 1_000) / 2 / 1_000 * 1_000)
         if self.smoke {
@@ -126,7 +126,7 @@ struct LoadBenchmark: AsyncParsableCommand {
                 delayMs: 1_000,
                 concurrency: held,
                 streams: held,
-                openedPerSecond: 500
+                openedPerSecond: max(1, held / 25)
             ),
         ]
     }

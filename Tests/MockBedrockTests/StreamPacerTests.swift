@@ -34,11 +34,13 @@ struct StreamPacerTests {
         }
     }
 
-    @Test("pauses end on whole milliseconds, never early, so streams due in the same millisecond wake together")
+    @Test("pauses end on the next whole millisecond, never early, and a late one at once")
     func wholeMilliseconds() {
-        #expect(StreamPacer.tick(after: .uptimeNanoseconds(5_000_001)) == .uptimeNanoseconds(6_000_000))
-        #expect(StreamPacer.tick(after: .uptimeNanoseconds(5_999_999)) == .uptimeNanoseconds(6_000_000))
-        #expect(StreamPacer.tick(after: .uptimeNanoseconds(6_000_000)) == .uptimeNanoseconds(6_000_000))
+        let now = NIODeadline.uptimeNanoseconds(1_000_000)
+        #expect(StreamPacer.wakeUp(for: .uptimeNanoseconds(5_000_001), now: now) == .uptimeNanoseconds(6_000_000))
+        #expect(StreamPacer.wakeUp(for: .uptimeNanoseconds(5_999_999), now: now) == .uptimeNanoseconds(6_000_000))
+        #expect(StreamPacer.wakeUp(for: .uptimeNanoseconds(6_000_000), now: now) == .uptimeNanoseconds(6_000_000))
+        #expect(StreamPacer.wakeUp(for: .uptimeNanoseconds(700_001), now: now) == .uptimeNanoseconds(700_001))
     }
 
     @Test("a stop ends the pause in progress at once and refuses every later one")
