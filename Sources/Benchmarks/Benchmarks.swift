@@ -15,10 +15,10 @@ struct Benchmarks: AsyncParsableCommand {
     /// Runs Swift concurrency's jobs on NIO's event loops, so a task that reads one connection and
     /// writes another does not hop between two thread pools for every chunk.
     ///
-    /// The generator keeps to one event loop: it shares the two cores with the service and
-    /// MockBedrock, and a second thread of its own measured as more CPU for all three processes
-    /// (more wake-ups, each with fewer connections ready) and wider chunk gaps, with no gain in
-    /// streams per second.
+    /// The generator keeps to one event loop, and so does MockBedrock (`BenchmarkProcesses`): they
+    /// share the two cores with the service, and a second thread of their own measured as more CPU
+    /// for all three processes (more wake-ups, each with fewer connections ready) and wider chunk
+    /// gaps, with no gain in streams per second.
     static func main() async {
         NIOSingletons.groupLoopCountSuggestion = 1
         NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
