@@ -25,7 +25,7 @@ struct RequestLogMiddleware: RouterMiddleware {
     @inline(never)
     static func identified(_ request: Request, context: Context) -> Context {
         var context = context
-        context.requestId = Self.acceptedRequestId(request.headers[.xRequestID]) ?? UUID().uuidString.lowercased()
+        context.requestId = Self.acceptedRequestId(request.headers[.xRequestID]) ?? UUID.systemRandom().uuidString.lowercased()
         context.logger[metadataKey: "hb.request.id"] = nil
         context.logger[metadataKey: "request_id"] = .string(context.requestId)
         context.logger.info(
