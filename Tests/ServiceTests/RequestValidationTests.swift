@@ -82,6 +82,18 @@ struct RequestValidationTests {
         }
     }
 
+    @Test(
+        "the JSON media type is recognised with parameters, whitespace before them and any case",
+        arguments: [
+            ("application/json", true), ("Application/JSON", true), ("application/json;charset=utf-8", true),
+            ("application/json \t; charset=utf-8", true), ("application/jsonl", false), ("text/json", false),
+            ("application/json-patch+json", false), ("", false), (";", false),
+        ]
+    )
+    func jsonMediaType(contentType: String, isJSON: Bool) {
+        #expect(StreamRoute.isJSON(contentType) == isJSON)
+    }
+
     @Test("unknown paths are 404 and wrong methods 405, both in the API's error format")
     func routing() async throws {
         try await withService { service in

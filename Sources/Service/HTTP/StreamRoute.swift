@@ -38,8 +38,17 @@ struct StreamRoute: Sendable {
         } catch {
             throw APIError.tooLarge(limit: self.configuration.maxRequestBytes)
         }
-        let disconnects = try await context.channel.pipeline.handler(type: ClientDisconnectHandler.self).get()
+        let disconnects = try await Self.disconnectHandler(of: context.channel)
         return try self.start(body, context: context, disconnects: disconnects)
+    }
+
+    /// The connection's ``ClientDisconnectHandler``, found without a suspension when the handler
+    /// already runs on the connection's event loop, as it does with NIO as the global executor.
+    private static func disconnectHandler(of channel: any Channel) async throws -> ClientDisconnectHandler {
+        if channel.eventLoop.inEventLoop {
+            return try channel.pipeline.syncOperations.handler(type: ClientDisconnectHandler.self)
+        }
+        return try await channel.pipeline.handler(type: ClientDisconnectHandler.self).get()
     }
 
     /// Checks the body, admits the stream and returns the response that streams it.
@@ -141,7 +150,9 @@ struct StreamRoute: Sendable {
 
     /// `application/json`, with or without parameters such as `charset`.
     static func isJSON(_ contentType: String) -> Bool {
-        let mediaType = contentType.split(separator: ";").first?.trimmingCharacters(in: .whitespaces).lowercased()
-        return mediaType == "application/json"
+        // Parameters follow a `;`, which spaces or tabs may precede (RFC 9110, section 5.6.6).
+        let mediaType = contentType.prefix { $0 != ";" }
+        guard let last = mediaType.lastIndex(where: { $0 != " " && $0 != "\t" }) else { return false }
+        return mediaType[...last].lowercased() == "application/json"
     }
 }
