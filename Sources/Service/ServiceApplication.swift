@@ -73,7 +73,7 @@ struct ServiceApplication: Sendable {
             router: router,
             server: .http1(
                 configuration: .init(
-                    additionalChannelHandlers: [ClientDisconnectHandler()],
+                    additionalChannelHandlers: [ClientDisconnectHandler(), ResponseHeadFlushHandler()],
                     idleTimeout: TimeAmount(self.configuration.keepAliveTimeout)
                 )
             ),
