@@ -190,4 +190,21 @@ struct StreamContractTests {
             #expect(chunkLinesSeen == 10)
         }
     }
+
+    @Test("the head and the start line arrive while the agent is still silent")
+    func startWhileAgentThinks() async throws {
+        try await withService(environment: ["FIRST_EVENT_TIMEOUT_SECONDS": "30"]) { service in
+            let response = try await HTTPClient.shared.execute(
+                service.request(#"{"input_text": "Hi", "agent_id": "FSILENT"}"#),
+                timeout: .seconds(60)
+            )
+            #expect(response.status == .ok)
+            var body = response.body.makeAsyncIterator()
+            let first = try #require(try await body.next())
+            let line = try #require(String(buffer: first).split(separator: "\n").first)
+            let start = try JSONDecoder().decode(JSONValue.self, from: Data(line.utf8))
+            #expect(start["type"] == .string("start"))
+            #expect(service.mock.statistics.streamsInterrupted == 0, "the agent was still silent")
+        }
+    }
 }

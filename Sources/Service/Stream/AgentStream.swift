@@ -55,6 +55,10 @@ final class AgentStream: @unchecked Sendable {
     private var contentLength = 0
     private var forwardedEvents = 0
     private var firstChunkAt: ContinuousClock.Instant?
+    /// The `start` line until it is written. It goes out once the first Bedrock request is on its
+    /// way, so that writing it overlaps Bedrock's work instead of delaying the request; before the
+    /// wait for a retry; or, when the stream ends first, with the terminal line.
+    private var pendingStart: ByteBuffer?
     private var attempts = 0
     private var outcome: Outcome?
 
@@ -80,20 +84,15 @@ final class AgentStream: @unchecked Sendable {
 
     /// Writes the whole stream to `writer`; returns what happened.
     func run(writer: inout any ResponseBodyWriter) async -> Summary {
-        var buffer = ByteBuffer()
-        NDJSONLines.start(target: self.request.target, requestId: self.requestId, into: &buffer)
-        var result: Result<Void, StreamFailure>
-        do {
-            try await writer.write(buffer)
-            self.controller.arm()
-            await self.pumpUpstream(to: &writer)
-            result = self.terminalResult(stopReason: self.controller.finish())
-        } catch {
-            self.controller.finish()
-            result = .failure(StreamFailure(.clientDisconnected, detail: "\(error)"))
-        }
+        var start = ByteBuffer()
+        NDJSONLines.start(target: self.request.target, requestId: self.requestId, into: &start)
+        self.pendingStart = start
+        self.controller.arm()
+        await self.pumpUpstream(to: &writer)
+        var result = self.terminalResult(stopReason: self.controller.finish())
 
-        buffer.clear()
+        // A stream that ended before its start line went out writes the two lines together.
+        var buffer = self.pendingStart ?? ByteBuffer()
         switch result {
         case .success:
             self.finishText()
@@ -104,7 +103,7 @@ final class AgentStream: @unchecked Sendable {
                 into: &buffer
             )
         case .failure(let failure) where failure.kind == .clientDisconnected:
-            break
+            buffer.clear()
         case .failure(let failure):
             NDJSONLines.error(failure, requestId: self.requestId, into: &buffer)
         }
@@ -160,7 +159,8 @@ final class AgentStream: @unchecked Sendable {
                     self.request,
                     debugMode: self.configuration.debugMode,
                     on: self.eventLoop,
-                    stoppedBy: self.controller
+                    stoppedBy: self.controller,
+                    whenSent: { if let failure = await self.writeStart(to: &writer) { throw failure } }
                 ) { response in
                     try await self.forward(response, to: &writer)
                 }
@@ -173,6 +173,10 @@ final class AgentStream: @unchecked Sendable {
             }
             guard let delay = self.retryDelay(after: failure) else {
                 self.outcome = .failed(failure)
+                return
+            }
+            if let disconnected = await self.writeStart(to: &writer) {
+                self.outcome = .failed(disconnected)
                 return
             }
             if await self.controller.stopped(waitingAtMost: delay) != nil {
@@ -245,6 +249,18 @@ final class AgentStream: @unchecked Sendable {
             return failure
         } catch {
             return StreamFailure(.internalError, detail: "\(error)")
+        }
+    }
+
+    /// Writes the `start` line unless it already was; returns the failure when the client is gone.
+    private func writeStart(to writer: inout any ResponseBodyWriter) async -> StreamFailure? {
+        guard let start = self.pendingStart else { return nil }
+        self.pendingStart = nil
+        do {
+            try await writer.write(start)
+            return nil
+        } catch {
+            return StreamFailure(.clientDisconnected, detail: "\(error)")
         }
     }
 

@@ -18,14 +18,15 @@ struct BedrockAgentClient: Sendable {
     /// A backstop for the whole call; the stream's own watchdog enforces the real timeouts.
     let callTimeout: Duration
 
-    /// Sends InvokeAgent for `request` over a connection on `eventLoop` and, once the response head
-    /// says 200, lets `read` consume the response. A stop of `controller` cancels the call at any
-    /// point.
+    /// Sends InvokeAgent for `request` over a connection on `eventLoop`, runs `whenSent` while
+    /// Bedrock works on it and, once the response head says 200, lets `read` consume the response.
+    /// A stop of `controller` cancels the call at any point.
     func invoke<Result>(
         _ request: StreamRequest,
         debugMode: Bool,
         on eventLoop: any EventLoop,
         stoppedBy controller: StreamController,
+        whenSent: () async throws -> Void,
         read: (UpstreamResponse) async throws -> Result
     ) async throws -> Result {
         let credentials: AWSCredentials
@@ -50,6 +51,7 @@ struct BedrockAgentClient: Sendable {
                 // A response left unread (an error body cut short, a failed stream) is not read on.
                 response.cancel()
             }
+            try await whenSent()
             let head: HTTPResponseHead
             do {
                 head = try await response.head()
