@@ -34,8 +34,10 @@ public struct CanonicalRequest: Sendable, Equatable, CustomStringConvertible {
         self.method = request.method
         self.uri = Self.canonicalURI(request.path, configuration: configuration)
         self.query = Self.canonicalQuery(request.query ?? "")
-        let names = signedHeaders.map { Array(Set($0.map { $0.lowercased() })).sortedByBytes() } ?? Self.signableHeaderNames(request.headers)
-        self.headers = names.map { name in "\(name):\(Self.canonicalValue(of: name, in: request.headers))\n" }.joined()
+        let headers = Self.canonicalHeaders(request.headers)
+        let names = signedHeaders.map { Array(Set($0.map { $0.lowercased() })).sortedByBytes() }
+            ?? headers.keys.filter { !Self.unsignedHeaders.contains($0) }.sortedByBytes()
+        self.headers = names.map { name in "\(name):\(headers[name] ?? "")\n" }.joined()
         self.signedHeaders = names.joined(separator: ";")
         self.payloadHash = request.payloadHash
     }
@@ -52,17 +54,27 @@ public struct CanonicalRequest: Sendable, Equatable, CustomStringConvertible {
 
     /// The sorted, distinct lowercase names of the headers that SigV4 signs by default.
     static func signableHeaderNames(_ headers: HTTPHeaders) -> [String] {
-        let names = Set(headers.map { $0.name.trimmingASCIIWhitespace().lowercased() })
-        return Array(names.subtracting(Self.unsignedHeaders)).sortedByBytes()
+        Self.canonicalHeaders(headers).keys.filter { !Self.unsignedHeaders.contains($0) }.sortedByBytes()
     }
 
-    /// All values of a header in order, each trimmed with inner runs of whitespace made one space,
-    /// joined by commas.
-    private static func canonicalValue(of name: String, in headers: HTTPHeaders) -> String {
-        headers
-            .filter { $0.name.trimmingASCIIWhitespace().lowercased() == name }
-            .map { $0.value.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\r" || $0 == "\n" }).joined(separator: " ") }
-            .joined(separator: ",")
+    /// Each header's canonical value by trimmed lowercase name: the values of a repeated name in
+    /// order, each trimmed with inner runs of whitespace made one space, joined by commas. One pass
+    /// over the bytes, as signing is on the path of every request.
+    private static func canonicalHeaders(_ headers: HTTPHeaders) -> [String: String] {
+        var canonical: [String: String] = [:]
+        canonical.reserveCapacity(headers.count)
+        for (name, value) in headers {
+            canonical[Self.trimmedLowercase(name), default: ""].appendHeaderValue(value)
+        }
+        return canonical
+    }
+
+    private static func trimmedLowercase(_ name: String) -> String {
+        let bytes = name.utf8
+        guard let first = bytes.firstIndex(where: { !$0.isSigV4Whitespace }),
+            let last = bytes.lastIndex(where: { !$0.isSigV4Whitespace })
+        else { return "" }
+        return String(decoding: bytes[first...last].lazy.map { $0 &+ ($0 >= 65 && $0 <= 90 ? 32 : 0) }, as: UTF8.self)
     }
 
     private static func canonicalURI(_ path: String, configuration: SigV4Signer.Configuration) -> String {
@@ -101,6 +113,39 @@ public struct CanonicalRequest: Sendable, Equatable, CustomStringConvertible {
             }
             .map { "\($0.name)=\($0.value)" }
             .joined(separator: "&")
+    }
+}
+
+extension String {
+    /// Appends a header's value, trimmed with inner runs of whitespace made one space, after a
+    /// comma when this already holds a value.
+    fileprivate mutating func appendHeaderValue(_ value: String) {
+        var bytes = [UInt8]()
+        bytes.reserveCapacity(value.utf8.count + 1)
+        if !self.isEmpty {
+            bytes.append(UInt8(ascii: ","))
+        }
+        let start = bytes.count
+        var spaceOwed = false
+        for byte in value.utf8 {
+            if byte.isSigV4Whitespace {
+                spaceOwed = bytes.count > start
+            } else {
+                if spaceOwed {
+                    bytes.append(UInt8(ascii: " "))
+                    spaceOwed = false
+                }
+                bytes.append(byte)
+            }
+        }
+        self += String(decoding: bytes, as: UTF8.self)
+    }
+}
+
+extension UInt8 {
+    /// The whitespace SigV4 trims and collapses in header values.
+    fileprivate var isSigV4Whitespace: Bool {
+        self == UInt8(ascii: " ") || self == UInt8(ascii: "\t") || self == UInt8(ascii: "\r") || self == UInt8(ascii: "\n")
     }
 }
 
