@@ -76,6 +76,7 @@ bench: deps
 	$(SWIFT) build -c release --product bedrock-agent-streaming
 	$(SWIFT) build -c release --product MockBedrock
 	.build/release/Benchmarks codec
+	.build/release/Benchmarks signing
 	.build/release/Benchmarks load --output bench-results.json
 
 # libFuzzer with AddressSanitizer over the event-stream decoder, seeded with the official vectors

@@ -86,16 +86,27 @@ public struct CanonicalRequest: Sendable, Equatable, CustomStringConvertible {
     /// Removes `.` and `..` segments (RFC 3986 section 5.2.4) and empty segments, keeping a leading
     /// and a trailing slash.
     private static func removingDotSegments(_ path: String) -> String {
-        var segments: [Substring] = []
-        for segment in path.split(separator: "/", omittingEmptySubsequences: true) {
-            switch segment {
-            case ".": continue
-            case "..": _ = segments.popLast()
-            default: segments.append(segment)
+        let slash = UInt8(ascii: "/")
+        var segments: [Substring.UTF8View] = []
+        for segment in path.utf8.split(separator: slash, omittingEmptySubsequences: true) {
+            if segment.elementsEqual(".".utf8) {
+                continue
+            } else if segment.elementsEqual("..".utf8) {
+                _ = segments.popLast()
+            } else {
+                segments.append(segment)
             }
         }
-        let trailing = path.hasSuffix("/") && !segments.isEmpty ? "/" : ""
-        return "/" + segments.joined(separator: "/") + trailing
+        var normalized = [UInt8]()
+        normalized.reserveCapacity(path.utf8.count + 1)
+        for segment in segments {
+            normalized.append(slash)
+            normalized.append(contentsOf: segment)
+        }
+        if segments.isEmpty || path.utf8.last == slash {
+            normalized.append(slash)
+        }
+        return String(decoding: normalized, as: UTF8.self)
     }
 
     private static func canonicalQuery(_ query: String) -> String {

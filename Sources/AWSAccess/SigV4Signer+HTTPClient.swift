@@ -4,7 +4,6 @@ import NIOHTTP1
 
 import struct Foundation.Date
 import struct Foundation.URL
-import struct Foundation.URLComponents
 
 extension SigV4Signer {
     /// Signs an AsyncHTTPClient request and sets its body.
@@ -26,20 +25,18 @@ extension SigV4Signer {
         credentials: AWSCredentials,
         date: Date = Date()
     ) throws -> SigV4Signature {
-        guard let url = URL(string: request.url), let host = url.host, !host.isEmpty,
-            let components = URLComponents(url: url, resolvingAgainstBaseURL: true)
-        else {
+        guard let url = URL(string: request.url), let host = url.host, !host.isEmpty else {
             let target = request.url.split(separator: "?", maxSplits: 1).first.map(String.init) ?? ""
             throw AWSAccessError.invalidRequest("cannot sign a request to '\(target)': not an absolute URL with a host")
         }
         if !request.headers.contains(name: "host") {
             let defaultPort = url.scheme?.lowercased() == "https" ? 443 : 80
-            let hostName = host.contains(":") ? "[\(host)]" : host
+            let hostName = host.utf8.contains(UInt8(ascii: ":")) ? "[\(host)]" : host
             request.headers.add(name: "Host", value: url.port.map { $0 == defaultPort ? hostName : "\(hostName):\($0)" } ?? hostName)
         }
         var signable = SigV4Request(
             method: request.method.rawValue,
-            path: components.percentEncodedPath.isEmpty ? "/" : components.percentEncodedPath,
+            path: url.path(percentEncoded: true).isEmpty ? "/" : url.path(percentEncoded: true),
             query: url.query,
             headers: request.headers,
             payloadHash: Self.payloadHash(of: body.readableBytesView)

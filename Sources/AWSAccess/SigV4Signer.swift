@@ -81,17 +81,18 @@ public struct SigV4Signer: Sendable {
         for name in ["authorization", "x-amz-date", "x-amz-security-token", "x-amz-content-sha256"] {
             request.headers.remove(name: name)
         }
-        request.headers.add(name: "X-Amz-Date", value: AWSDateFormat.amzDate(date))
+        let time = SigningTime(date)
+        request.headers.add(name: "X-Amz-Date", value: time.amzDate)
         if self.configuration.addsContentSHA256Header {
             request.headers.add(name: "x-amz-content-sha256", value: request.payloadHash)
         }
         if let token = credentials.sessionToken, self.configuration.signsSecurityToken {
             request.headers.add(name: "X-Amz-Security-Token", value: token)
         }
-        let signature = self.signature(of: request, credentials: credentials, date: date)
+        let signature = self.signature(of: request, signedHeaders: nil, credentials: credentials, time: time)
         let authorization = SigV4Authorization(
             accessKeyID: credentials.accessKeyID,
-            date: AWSDateFormat.dateStamp(date),
+            date: time.dateStamp,
             region: self.region,
             service: self.service,
             signedHeaders: signature.canonicalRequest.signedHeaders.split(separator: ";").map(String.init),
@@ -114,11 +115,11 @@ public struct SigV4Signer: Sendable {
     /// - Returns: The signature and the strings it was computed from.
     @discardableResult
     public func presign(_ request: inout SigV4Request, credentials: AWSCredentials, date: Date, expires: Int) -> SigV4Signature {
-        let scope = self.credentialScope(date)
+        let time = SigningTime(date)
         var parameters = [
             ("X-Amz-Algorithm", SigV4Authorization.algorithm),
-            ("X-Amz-Credential", "\(credentials.accessKeyID)/\(scope)"),
-            ("X-Amz-Date", AWSDateFormat.amzDate(date)),
+            ("X-Amz-Credential", "\(credentials.accessKeyID)/\(self.credentialScope(time))"),
+            ("X-Amz-Date", time.amzDate),
             ("X-Amz-Expires", String(expires)),
             ("X-Amz-SignedHeaders", CanonicalRequest.signableHeaderNames(request.headers).joined(separator: ";")),
         ]
@@ -126,7 +127,7 @@ public struct SigV4Signer: Sendable {
             parameters.append(("X-Amz-Security-Token", token))
         }
         self.appendQuery(parameters, to: &request)
-        let signature = self.signature(of: request, credentials: credentials, date: date)
+        let signature = self.signature(of: request, signedHeaders: nil, credentials: credentials, time: time)
         var trailing = [("X-Amz-Signature", signature.signature)]
         if let token = credentials.sessionToken, !self.configuration.signsSecurityToken {
             trailing.append(("X-Amz-Security-Token", token))
@@ -145,13 +146,16 @@ public struct SigV4Signer: Sendable {
     ///   - credentials: The credentials whose secret signs.
     ///   - date: The signing time.
     public func signature(of request: SigV4Request, signedHeaders: [String]? = nil, credentials: AWSCredentials, date: Date) -> SigV4Signature {
+        self.signature(of: request, signedHeaders: signedHeaders, credentials: credentials, time: SigningTime(date))
+    }
+
+    private func signature(of request: SigV4Request, signedHeaders: [String]?, credentials: AWSCredentials, time: SigningTime) -> SigV4Signature {
         let canonicalRequest = CanonicalRequest(request, signedHeaders: signedHeaders, configuration: self.configuration)
-        let scope = self.credentialScope(date)
-        let stringToSign = [SigV4Authorization.algorithm, AWSDateFormat.amzDate(date), scope, canonicalRequest.hash]
-            .joined(separator: "\n")
+        let scope = self.credentialScope(time)
+        let stringToSign = [SigV4Authorization.algorithm, time.amzDate, scope, canonicalRequest.hash].joined(separator: "\n")
         let key = self.keyCache.signingKey(
             secretAccessKey: credentials.secretAccessKey,
-            date: AWSDateFormat.dateStamp(date),
+            date: time.dateStamp,
             region: self.region,
             service: self.service
         )
@@ -206,8 +210,21 @@ public struct SigV4Signer: Sendable {
         return authorization
     }
 
-    private func credentialScope(_ date: Date) -> String {
-        "\(AWSDateFormat.dateStamp(date))/\(self.region)/\(self.service)/aws4_request"
+    private func credentialScope(_ time: SigningTime) -> String {
+        "\(time.dateStamp)/\(self.region)/\(self.service)/aws4_request"
+    }
+
+    /// The signing time in the two forms SigV4 uses, formatted once per signature.
+    private struct SigningTime {
+        /// `yyyyMMdd'T'HHmmss'Z'`.
+        let amzDate: String
+        /// `yyyyMMdd`: the credential scope's day.
+        let dateStamp: String
+
+        init(_ date: Date) {
+            self.amzDate = AWSDateFormat.amzDate(date)
+            self.dateStamp = String(self.amzDate.utf8.prefix(8))!
+        }
     }
 
     private func appendQuery(_ parameters: [(String, String)], to request: inout SigV4Request) {

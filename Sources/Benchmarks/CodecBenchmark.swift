@@ -82,22 +82,28 @@ struct CodecBenchmark: ParsableCommand {
         var megabytesPerSecond: Double
     }
 
-    /// Runs `body` (which handles `frames` frames totalling `bytes`) in rounds for about `seconds`
-    /// and keeps the fastest round, the one least disturbed by the rest of the machine.
+    /// Runs `body` (which handles `frames` frames totalling `bytes`) in rounds for about `seconds`.
     func measure(bytes: Int, frames: Int, _ body: () throws -> Int) rethrows -> Result {
-        let clock = ContinuousClock()
-        var best = Duration.seconds(1_000_000)
-        var sink = 0
-        let deadline = clock.now + .seconds(self.seconds)
-        repeat {
-            let start = clock.now
-            sink &+= try body()
-            best = min(best, clock.now - start)
-        } while clock.now < deadline
-        precondition(sink != 0)
-        let elapsed = Double(best.components.seconds) + Double(best.components.attoseconds) / 1e18
+        let elapsed = try fastestRound(seconds: self.seconds, body)
         return Result(messagesPerSecond: Double(frames) / elapsed, megabytesPerSecond: Double(bytes) / elapsed / 1e6)
     }
+}
+
+/// Runs `body` in rounds for about `seconds` and returns the fastest round's seconds: the round
+/// least disturbed by the rest of the machine. `body` returns a value derived from its work, so
+/// that the optimizer cannot drop the work.
+func fastestRound(seconds: Double, _ body: () throws -> Int) rethrows -> Double {
+    let clock = ContinuousClock()
+    var best = Duration.seconds(1_000_000)
+    var sink = 0
+    let deadline = clock.now + .seconds(seconds)
+    repeat {
+        let start = clock.now
+        sink &+= try body()
+        best = min(best, clock.now - start)
+    } while clock.now < deadline
+    precondition(sink != 0)
+    return Double(best.components.seconds) + Double(best.components.attoseconds) / 1e18
 }
 
 func pad(_ text: String, _ width: Int) -> String {
