@@ -80,6 +80,11 @@ struct LoadBenchmark: AsyncParsableCommand {
                 rows.append(row)
             }
         }
+        var addedFirstChunk: AddedFirstChunk?
+        if self.only.map("added first chunk, c1".contains) ?? true {
+            addedFirstChunk = try await Self.withClients { clients in await self.addedFirstChunk(clients: clients) }
+            Swift.print(addedFirstChunk!.summary)
+        }
         let flatness = try await Self.withClients { clients in
             await self.memoryFlatness(clients: clients, processes: processes)
         }
@@ -89,10 +94,12 @@ struct LoadBenchmark: AsyncParsableCommand {
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         struct Report: Codable {
             var rows: [LoadBenchmark.Row]
+            var addedFirstChunk: AddedFirstChunk?
             var memoryFlatness: MemoryFlatness
         }
-        try encoder.encode(Report(rows: rows, memoryFlatness: flatness)).write(to: URL(fileURLWithPath: self.output))
-        let errors = rows.map(\.errors).reduce(0, +) + flatness.errors
+        try encoder.encode(Report(rows: rows, addedFirstChunk: addedFirstChunk, memoryFlatness: flatness))
+            .write(to: URL(fileURLWithPath: self.output))
+        let errors = rows.map(\.errors).reduce(0, +) + (addedFirstChunk?.errors ?? 0) + flatness.errors
         Swift.print("results written to \(self.output); \(errors) stream errors")
         if errors > 0 { throw ExitCode.failure }
     }
@@ -204,6 +211,57 @@ struct LoadBenchmark: AsyncParsableCommand {
         let from = start + opening + .seconds(1)
         let until = start + .milliseconds(scenario.delayMs * (scenario.chunks - 1))
         return from..<max(from, until)
+    }
+
+    /// What the service adds to the time to first chunk at concurrency 1, measured in pairs.
+    struct AddedFirstChunk: Codable {
+        var pairs: Int
+        var directP50Ms: Double
+        var serviceP50Ms: Double
+        /// The median of each pair's service time less its direct time.
+        var addedP50Ms: Double
+        var errors: Int
+
+        var summary: String {
+            let milliseconds = { String(format: "%.2f ms", $0) }
+            return "added time to first chunk, c1, \(self.pairs) alternating pairs of 100 x 20 B: direct p50 \(milliseconds(self.directP50Ms)), "
+                + "service p50 \(milliseconds(self.serviceP50Ms)), added p50 \(milliseconds(self.addedP50Ms))"
+        }
+    }
+
+    /// One stream straight to MockBedrock, then one through the service, in turn: both halves of
+    /// each pair meet the same state of the shared machine, which drifts by more than the
+    /// difference between them from one run of the c1 rows to the next.
+    func addedFirstChunk(clients: LoadClients) async -> AddedFirstChunk {
+        let scenario = LoadScenario(name: "added first chunk", chunks: 100, chunkBytes: 20, delayMs: 0, concurrency: 1, streams: 1)
+        let direct = LoadGenerator(clients: clients, target: .mock, recordsGaps: false)
+        let service = LoadGenerator(clients: clients, target: .service, recordsGaps: false)
+        let client = clients.client(forWorker: 0)
+        let pairs = self.smoke ? 10 : 2_000
+        var directTimes: [Duration] = []
+        var serviceTimes: [Duration] = []
+        var added: [Duration] = []
+        var errors = 0
+        // The first pairs open the connections and warm both processes up.
+        for pair in -100..<pairs {
+            let straight = await direct.stream(scenario, client: client)
+            let through = await service.stream(scenario, client: client)
+            guard straight.ok, through.ok, let straightTime = straight.timeToFirstChunk, let throughTime = through.timeToFirstChunk else {
+                errors += 1
+                continue
+            }
+            guard pair >= 0 else { continue }
+            directTimes.append(straightTime)
+            serviceTimes.append(throughTime)
+            added.append(throughTime - straightTime)
+        }
+        return AddedFirstChunk(
+            pairs: pairs,
+            directP50Ms: Self.percentile(directTimes, 0.5) ?? 0,
+            serviceP50Ms: Self.percentile(serviceTimes, 0.5) ?? 0,
+            addedP50Ms: Self.percentile(added, 0.5) ?? 0,
+            errors: errors
+        )
     }
 
     /// RSS after warming up, after one 10000-chunk stream, and after many streams in a row.

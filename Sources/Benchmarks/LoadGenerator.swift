@@ -110,7 +110,8 @@ struct LoadGenerator: Sendable {
         }
     }
 
-    private func stream(_ scenario: LoadScenario, client: HTTPClient) async -> StreamMeasurement {
+    /// One stream of `scenario`, checked.
+    func stream(_ scenario: LoadScenario, client: HTTPClient) async -> StreamMeasurement {
         let start = ContinuousClock.now
         var checker = StreamChecker(scenario: scenario, start: start, recordsGaps: self.recordsGaps)
         do {
