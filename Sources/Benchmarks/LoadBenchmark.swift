@@ -69,6 +69,13 @@ struct LoadBenchmark: AsyncParsableCommand {
         }
         try processes.checkRunning()
 
+        // First, while the service is as a lightly loaded one is: the larger runs leave it with
+        // thousands of idle Bedrock connections (for a minute) and a heap grown to match.
+        var addedFirstChunk: AddedFirstChunk?
+        if self.only.map("added first chunk, c1".contains) ?? true {
+            addedFirstChunk = try await Self.withClients { clients in await self.addedFirstChunk(clients: clients) }
+            Swift.print(addedFirstChunk!.summary)
+        }
         var rows: [Row] = []
         for scenario in self.matrix(openFiles: openFiles) where self.only.map(scenario.name.contains) ?? true {
             for target in [LoadTarget.mock, .service] {
@@ -79,11 +86,6 @@ struct LoadBenchmark: AsyncParsableCommand {
                 self.print(row)
                 rows.append(row)
             }
-        }
-        var addedFirstChunk: AddedFirstChunk?
-        if self.only.map("added first chunk, c1".contains) ?? true {
-            addedFirstChunk = try await Self.withClients { clients in await self.addedFirstChunk(clients: clients) }
-            Swift.print(addedFirstChunk!.summary)
         }
         let flatness = try await Self.withClients { clients in
             await self.memoryFlatness(clients: clients, processes: processes)
