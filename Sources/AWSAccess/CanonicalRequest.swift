@@ -74,7 +74,10 @@ public struct CanonicalRequest: Sendable, Equatable, CustomStringConvertible {
         guard let first = bytes.firstIndex(where: { !$0.isSigV4Whitespace }),
             let last = bytes.lastIndex(where: { !$0.isSigV4Whitespace })
         else { return "" }
-        return String(decoding: bytes[first...last].lazy.map { $0 &+ ($0 >= 65 && $0 <= 90 ? 32 : 0) }, as: UTF8.self)
+        let lowercase = bytes[first...last].lazy.map { byte in
+            (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte) ? byte + (UInt8(ascii: "a") - UInt8(ascii: "A")) : byte
+        }
+        return String(decoding: lowercase, as: UTF8.self)
     }
 
     private static func canonicalURI(_ path: String, configuration: SigV4Signer.Configuration) -> String {

@@ -223,7 +223,7 @@ public struct SigV4Signer: Sendable {
 
         init(_ date: Date) {
             self.amzDate = AWSDateFormat.amzDate(date)
-            self.dateStamp = String(self.amzDate.utf8.prefix(8))!
+            self.dateStamp = String(self.amzDate.prefix(8))
         }
     }
 

@@ -4,8 +4,9 @@ import NIOHTTPTypes
 
 /// Sends a response's head together with the first part of its body.
 ///
-/// Hummingbird flushes a head on its own before it runs the body, so every response would take one
-/// write more than it needs, and its client would wake for a head with nothing after it. Here the
+/// Hummingbird flushes the head of a body it streams on its own, before it runs the body (here every
+/// body is streamed: ``RequestLogMiddleware`` wraps each), so every response would take one write
+/// more than it needs, and its client would wake for a head with nothing after it. Here the
 /// flush of a final head is held back until the next part (body or end) is flushed, and both leave
 /// in one system call. Every body this service writes starts at once: a buffer, or a stream's
 /// `start` line as soon as its Bedrock request is on its way (``AgentStream``).
