@@ -68,6 +68,29 @@ struct JSONTextTests {
     }
 }
 
+@Suite("Bedrock identifiers")
+struct BedrockIdentifierTests {
+    @Test(
+        "ids are checked by length in characters and by character, whether ASCII or not",
+        arguments: [
+            ("AGENT12345", "agentId", nil), ("AGENT123456", "agentId", "1 to 10 characters long, got 11"),
+            ("a-b", "agentId", "only ASCII letters, digits"), ("é", "agentId", "only ASCII letters, digits"),
+            ("user-42:chat.7_x", "sessionId", nil), ("x", "sessionId", "2 to 100 characters long, got 1"),
+            ("ü", "sessionId", "2 to 100 characters long, got 1"), ("日本", "sessionId", "only ASCII letters, digits"),
+            ("e\u{301}x", "sessionId", "only ASCII letters, digits"), (String(repeating: "a", count: 101), "sessionId", "got 101"),
+        ] as [(String, String, String?)]
+    )
+    func rules(value: String, field: String, problem: String?) {
+        let rule = field == "agentId" ? BedrockIdentifier.agentId : .sessionId
+        let violation = rule.violation(in: value)
+        if let problem {
+            #expect(violation?.contains(problem) == true, "\(violation ?? "no violation")")
+        } else {
+            #expect(violation == nil)
+        }
+    }
+}
+
 @Suite("Line timestamps")
 struct LineTimestampTests {
     /// The second's text is cached for the whole process, so a stale cache would show as a time
