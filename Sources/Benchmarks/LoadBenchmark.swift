@@ -69,8 +69,8 @@ struct LoadBenchmark: AsyncParsableCommand {
         }
         try processes.checkRunning()
 
-        // First, while the service is as a lightly loaded one is: the larger runs leave it with
-        // thousands of idle Bedrock connections (for a minute) and a heap grown to match.
+        // First, while the service is in the state of a lightly loaded one: the larger runs leave
+        // it with thousands of idle Bedrock connections (for a minute) and a heap grown to match.
         var addedFirstChunk: AddedFirstChunk?
         if self.only.map("added first chunk, c1".contains) ?? true {
             addedFirstChunk = try await Self.withClients { clients in await self.addedFirstChunk(clients: clients) }
@@ -222,12 +222,18 @@ struct LoadBenchmark: AsyncParsableCommand {
         var serviceP50Ms: Double
         /// The median of each pair's service time less its direct time.
         var addedP50Ms: Double
+        /// Pairs in which a stream failed its checks (they are left out of the figures).
         var errors: Int
+        var firstError: String?
 
         var summary: String {
             let milliseconds = { String(format: "%.2f ms", $0) }
-            return "added time to first chunk, c1, \(self.pairs) alternating pairs of 100 x 20 B: direct p50 \(milliseconds(self.directP50Ms)), "
+            var text = "added time to first chunk, c1, \(self.pairs) alternating pairs of 100 x 20 B: direct p50 \(milliseconds(self.directP50Ms)), "
                 + "service p50 \(milliseconds(self.serviceP50Ms)), added p50 \(milliseconds(self.addedP50Ms))"
+            if let firstError = self.firstError {
+                text += "; \(self.errors) pairs failed (\(firstError))"
+            }
+            return text
         }
     }
 
@@ -244,12 +250,14 @@ struct LoadBenchmark: AsyncParsableCommand {
         var serviceTimes: [Duration] = []
         var added: [Duration] = []
         var errors = 0
+        var firstError: String?
         // The first pairs open the connections and warm both processes up.
         for pair in -100..<pairs {
             let straight = await direct.stream(scenario, client: client)
             let through = await service.stream(scenario, client: client)
             guard straight.ok, through.ok, let straightTime = straight.timeToFirstChunk, let throughTime = through.timeToFirstChunk else {
                 errors += 1
+                firstError = firstError ?? straight.problem ?? through.problem ?? "a stream without a chunk"
                 continue
             }
             guard pair >= 0 else { continue }
@@ -262,7 +270,8 @@ struct LoadBenchmark: AsyncParsableCommand {
             directP50Ms: Self.percentile(directTimes, 0.5) ?? 0,
             serviceP50Ms: Self.percentile(serviceTimes, 0.5) ?? 0,
             addedP50Ms: Self.percentile(added, 0.5) ?? 0,
-            errors: errors
+            errors: errors,
+            firstError: firstError
         )
     }
 
