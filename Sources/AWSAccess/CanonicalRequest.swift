@@ -35,8 +35,7 @@ public struct CanonicalRequest: Sendable, Equatable, CustomStringConvertible {
         self.uri = Self.canonicalURI(request.path, configuration: configuration)
         self.query = Self.canonicalQuery(request.query ?? "")
         let headers = Self.canonicalHeaders(request.headers)
-        let names = signedHeaders.map { Array(Set($0.map { $0.lowercased() })).sortedByBytes() }
-            ?? headers.keys.filter { !Self.unsignedHeaders.contains($0) }.sortedByBytes()
+        let names = signedHeaders.map { Array(Set($0.map { $0.lowercased() })).sortedByBytes() } ?? Self.signableNames(headers)
         self.headers = names.map { name in "\(name):\(headers[name] ?? "")\n" }.joined()
         self.signedHeaders = names.joined(separator: ";")
         self.payloadHash = request.payloadHash
@@ -54,7 +53,11 @@ public struct CanonicalRequest: Sendable, Equatable, CustomStringConvertible {
 
     /// The sorted, distinct lowercase names of the headers that SigV4 signs by default.
     static func signableHeaderNames(_ headers: HTTPHeaders) -> [String] {
-        Self.canonicalHeaders(headers).keys.filter { !Self.unsignedHeaders.contains($0) }.sortedByBytes()
+        Self.signableNames(Self.canonicalHeaders(headers))
+    }
+
+    private static func signableNames(_ canonicalHeaders: [String: String]) -> [String] {
+        canonicalHeaders.keys.filter { !Self.unsignedHeaders.contains($0) }.sortedByBytes()
     }
 
     /// Each header's canonical value by trimmed lowercase name: the values of a repeated name in

@@ -34,9 +34,10 @@ extension SigV4Signer {
             let hostName = host.utf8.contains(UInt8(ascii: ":")) ? "[\(host)]" : host
             request.headers.add(name: "Host", value: url.port.map { $0 == defaultPort ? hostName : "\(hostName):\($0)" } ?? hostName)
         }
+        let path = url.path(percentEncoded: true)
         var signable = SigV4Request(
             method: request.method.rawValue,
-            path: url.path(percentEncoded: true).isEmpty ? "/" : url.path(percentEncoded: true),
+            path: path.isEmpty ? "/" : path,
             query: url.query,
             headers: request.headers,
             payloadHash: Self.payloadHash(of: body.readableBytesView)
