@@ -4,7 +4,7 @@ SWIFT ?= swift
 PYTHON ?= python3
 FUZZ_SECONDS ?= 300
 
-.PHONY: all deps python-deps build release test interop lint dev run bench fuzz clean
+.PHONY: all deps python-deps build release test interop hardening lint dev run bench fuzz clean
 
 all: build
 
@@ -40,6 +40,7 @@ test: deps python-deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 	$(MAKE) --no-print-directory interop
+	$(MAKE) --no-print-directory hardening
 	$(MAKE) --no-print-directory lint
 	@echo "Load generator smoke run (debug binaries, a few checked streams; not a measurement):"
 	.build/debug/Benchmarks load --smoke --binaries .build/debug --output .build/bench-smoke.json
@@ -47,6 +48,11 @@ test: deps python-deps
 # boto3 over every fixture, against the debug MockBedrock binary that `swift build` made.
 interop: python-deps
 	MOCK_BEDROCK_BIN=.build/debug/MockBedrock $(PYTHON) -m pytest -q -p no:cacheprovider Tests/Interop
+
+# Hostile clients (raw sockets: slow, silent, stalled, malformed, too many) against the debug
+# service and MockBedrock binaries that `swift build` made.
+hardening: python-deps
+	SERVICE_BIN_DIR=.build/debug $(PYTHON) -m pytest -q -p no:cacheprovider Tests/Hardening
 
 # The deployment files, checked offline: hadolint, docker compose config, cfn-lint, botocore.
 lint:

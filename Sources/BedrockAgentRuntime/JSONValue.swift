@@ -8,9 +8,19 @@ public enum JSONValue: Hashable, Sendable, Codable {
     case array([JSONValue])
     case object([String: JSONValue])
 
+    /// The deepest nesting `init(from:)` decodes. Bodies from clients are read by
+    /// ``StrictJSONParser``, with its own lower limit; this bounds what upstream payloads may cost.
+    public static let maxDecodingDepth = 64
+
     public init(from decoder: any Decoder) throws {
         // A decoder says a value's type only by refusing the wrong ones, with an error that costs
         // more than the value: the kinds are tried from the most common in requests and events.
+        // Each level of nesting costs a decoding attempt per kind; a bound keeps hostile depth cheap.
+        guard decoder.codingPath.count < Self.maxDecodingDepth else {
+            throw DecodingError.dataCorrupted(
+                .init(codingPath: [], debugDescription: "JSON nested deeper than \(Self.maxDecodingDepth) levels")
+            )
+        }
         let container = try decoder.singleValueContainer()
         if container.decodeNil() {
             self = .null

@@ -1,6 +1,7 @@
 import AWSAccess
 import AsyncHTTPClient
 import Hummingbird
+import HummingbirdCore
 import Logging
 import NIOCore
 import ServiceLifecycle
@@ -15,6 +16,8 @@ struct ServiceApplication: Sendable {
     let streams: ActiveStreams
     let metrics: ServiceMetrics
     let identity: CallerIdentityCache
+    let connections: OpenConnections
+    let upstream: UpstreamHealth
     let logger: Logger
 
     /// Connections waiting to be accepted: a burst of new clients (a frontend release, a load
@@ -35,6 +38,8 @@ struct ServiceApplication: Sendable {
         self.credentials = credentials
         self.streams = ActiveStreams(limit: configuration.maxConcurrentStreams)
         self.metrics = ServiceMetrics()
+        self.upstream = UpstreamHealth()
+        self.connections = OpenConnections(limit: configuration.maxConnections, metrics: self.metrics, logger: logger)
         let sts = STSClient(
             httpClient: clients.control,
             region: configuration.region,
@@ -48,7 +53,8 @@ struct ServiceApplication: Sendable {
 
     /// The application: middleware in order (request id and logs, CORS, JSON errors) and routes.
     func application(onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
-        let router = Router(context: ServiceRequestContext.self)
+        // HEAD on a GET endpoint answers as GET does, without the body (RFC 9110, section 9.3.2).
+        let router = Router(context: ServiceRequestContext.self, options: .autoGenerateHeadEndpoints)
         router.add(middleware: RequestLogMiddleware(metrics: self.metrics))
         router.add(middleware: CORSPolicyMiddleware(allowedOrigins: self.configuration.allowedOrigins))
         router.add(middleware: APIErrorMiddleware())
@@ -59,24 +65,43 @@ struct ServiceApplication: Sendable {
             endpoint: self.configuration.endpoints.bedrockAgentRuntime,
             callTimeout: self.configuration.streamTimeout
         )
-        StreamRoute(configuration: self.configuration, client: client, streams: self.streams, metrics: self.metrics)
+        StreamRoute(
+            configuration: self.configuration,
+            client: client,
+            streams: self.streams,
+            upstream: self.upstream,
+            metrics: self.metrics
+        )
             .register(on: router)
         StatusRoutes(
             configuration: self.configuration,
             credentialSource: self.credentials.source.name,
             identity: self.identity,
             streams: self.streams,
+            connections: self.connections,
+            upstream: self.upstream,
             metrics: self.metrics
         ).register(on: router)
         let logger = self.logger
         return Application(
             router: router,
-            server: .http1(
-                configuration: .init(
-                    additionalChannelHandlers: [ClientDisconnectHandler(), ResponseHeadFlushHandler()],
-                    idleTimeout: TimeAmount(self.configuration.keepAliveTimeout)
+            server: HTTPServerBuilder { responder in
+                GuardedHTTP1Channel(
+                    http1: HTTP1Channel(
+                        responder: responder,
+                        configuration: .init(
+                            additionalChannelHandlers: [ClientDisconnectHandler(), ResponseHeadFlushHandler()],
+                            idleTimeout: TimeAmount(self.configuration.keepAliveTimeout)
+                        )
+                    ),
+                    connections: self.connections,
+                    limits: .init(
+                        requestReadTimeout: self.configuration.requestReadTimeout,
+                        writeStallTimeout: self.configuration.idleTimeout
+                    ),
+                    metrics: self.metrics
                 )
-            ),
+            },
             configuration: .init(
                 address: .hostname(self.configuration.host, port: self.configuration.port),
                 serverName: ServiceVersion.serviceName,
@@ -102,7 +127,12 @@ struct ServiceApplication: Sendable {
         gracefulShutdownSignals: [UnixSignal],
         onRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) -> ServiceGroup {
-        let drain = StreamDrain(streams: self.streams, grace: self.configuration.shutdownGrace, logger: self.logger)
+        let drain = StreamDrain(
+            streams: self.streams,
+            connections: self.connections,
+            grace: self.configuration.shutdownGrace,
+            logger: self.logger
+        )
         return ServiceGroup(
             services: [self.application(onRunning: onRunning), drain],
             gracefulShutdownSignals: gracefulShutdownSignals,
@@ -111,29 +141,43 @@ struct ServiceApplication: Sendable {
     }
 }
 
-/// The shutdown drain: when asked to shut down, refuse new streams and report unhealthy, let
-/// streams in flight finish for up to the grace period, then end the rest with an
-/// `server_shutting_down` error line and wait for them to be written.
+/// The shutdown drain: when asked to shut down, refuse new streams and report unhealthy, answer
+/// requests still arriving with 503, let streams in flight finish for up to the grace period, then
+/// end the rest with an `server_shutting_down` error line, give them ``finalWrite`` to write it, and
+/// close every connection left, whatever its client does. The server's own shutdown, which waits
+/// for its connections, then has none to wait for: the process exits within the grace period plus
+/// ``finalWrite``.
 struct StreamDrain: Service {
     let streams: ActiveStreams
+    let connections: OpenConnections
     let grace: Duration
     let logger: Logger
+
+    /// How long streams ended at the end of the grace period have to write their last line.
+    static let finalWrite = Duration.seconds(2)
 
     func run() async throws {
         try? await gracefulShutdown()
         self.streams.beginDraining()
+        self.connections.closeUnfinishedRequests()
         self.logger.info("Shutting down", metadata: ["active_streams": .stringConvertible(self.streams.count)])
-        let deadline = ContinuousClock.now + self.grace
-        while self.streams.count > 0, ContinuousClock.now < deadline {
-            try? await Task.sleep(for: .milliseconds(50))
-        }
+        await self.waitForStreams(until: ContinuousClock.now + self.grace)
         if self.streams.count > 0 {
             self.logger.warning("Ending streams still running", metadata: ["active_streams": .stringConvertible(self.streams.count)])
             self.streams.stopAll(.serverShuttingDown)
-            while self.streams.count > 0 {
-                try? await Task.sleep(for: .milliseconds(10))
-            }
+            await self.waitForStreams(until: ContinuousClock.now + Self.finalWrite)
         }
-        self.logger.info("All streams ended")
+        let open = self.connections.count
+        await self.connections.closeAll()
+        self.logger.info(
+            "All streams ended",
+            metadata: ["active_streams": .stringConvertible(self.streams.count), "connections_closed": .stringConvertible(open)]
+        )
+    }
+
+    private func waitForStreams(until deadline: ContinuousClock.Instant) async {
+        while self.streams.count > 0, ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(20))
+        }
     }
 }

@@ -46,13 +46,23 @@ struct ServiceConfiguration: Sendable {
     /// How long a connection may wait for its next request. A load balancer in front must close
     /// first (its idle timeout shorter), or it could send a request on a connection being closed.
     var keepAliveTimeout = Duration.seconds(620)
+    /// The longest a request may take to arrive, from its first byte to its last (head and body).
+    var requestReadTimeout = Duration.seconds(20)
+    /// Client connections open at once; by default derived from the file-descriptor limit
+    /// (``OpenFileLimit/defaultMaxConnections(limit:)``).
+    var maxConnections: Int
+    /// The process's file-descriptor limit the connection cap was derived from.
+    var openFileLimit: Int
     /// The variables the AWS settings (region, endpoints, credentials) are read from.
     var awsEnvironment: AWSEnvironment
     var region: AWSRegion
     var endpoints: AWSEndpoints
 
     /// Reads the settings; the first invalid one is an error naming its variable.
-    init(environment: [String: String], homeDirectory: String?) throws(ConfigurationError) {
+    /// `openFileLimit` is the process's `RLIMIT_NOFILE`, which `MAX_CONNECTIONS` must stay below.
+    init(environment: [String: String], homeDirectory: String?, openFileLimit: Int = OpenFileLimit.current()) throws(ConfigurationError) {
+        self.openFileLimit = openFileLimit
+        self.maxConnections = OpenFileLimit.defaultMaxConnections(limit: openFileLimit)
         let awsEnvironment = AWSEnvironment(variables: environment, homeDirectory: homeDirectory)
         do {
             self.region = try AWSRegion.resolve(environment: awsEnvironment)
@@ -83,14 +93,25 @@ struct ServiceConfiguration: Sendable {
         self.shutdownGrace = try reader.seconds("SHUTDOWN_GRACE_SECONDS", allowingZero: true) ?? self.shutdownGrace
         self.healthIdentityTimeout = try reader.seconds("HEALTH_IDENTITY_TIMEOUT_SECONDS") ?? self.healthIdentityTimeout
         self.keepAliveTimeout = try reader.seconds("KEEP_ALIVE_TIMEOUT_SECONDS") ?? self.keepAliveTimeout
-
+        self.requestReadTimeout = try reader.seconds("REQUEST_READ_TIMEOUT_SECONDS") ?? self.requestReadTimeout
+        let highest = OpenFileLimit.highestMaxConnections(limit: openFileLimit)
+        if let maxConnections = try reader.integer("MAX_CONNECTIONS", in: 1...Int(Int32.max)) {
+            guard maxConnections <= highest else {
+                throw ConfigurationError(
+                    source: "MAX_CONNECTIONS",
+                    problem: "is \(maxConnections), but the open-file limit (ulimit -n) is \(openFileLimit): "
+                        + "at most \(highest) leaves the \(OpenFileLimit.reserve) descriptors the process needs besides connections"
+                )
+            }
+            self.maxConnections = maxConnections
+        }
     }
 
     /// The process environment over the `.env` file of the working directory.
     static func load() throws(ConfigurationError) -> ServiceConfiguration {
         let process = ProcessInfo.processInfo.environment
         let merged = try DotEnvFile.load(path: ".env").merging(process) { _, real in real }
-        return try ServiceConfiguration(environment: merged, homeDirectory: process["HOME"])
+        return try ServiceConfiguration(environment: merged, homeDirectory: process["HOME"], openFileLimit: OpenFileLimit.raiseToHardLimit())
     }
 }
 

@@ -23,6 +23,18 @@ struct APIError: Error, Equatable {
         APIError(status: .contentTooLarge, code: "request_too_large", message: "The request body is larger than \(limit) bytes.")
     }
 
+    static func malformedBody(_ detail: String) -> APIError {
+        APIError(status: .badRequest, code: "invalid_request", message: "The request body is malformed: \(detail)")
+    }
+
+    /// This error with `Connection: close`: its connection is closed once it is written, because
+    /// the rest of the request (a body too large to read, a broken framing) will not be read.
+    func closingConnection() -> APIError {
+        var error = self
+        error.headers[.connection] = "close"
+        return error
+    }
+
     static let unsupportedMediaType = APIError(
         status: .unsupportedMediaType,
         code: "unsupported_media_type",

@@ -11,6 +11,8 @@ struct StatusRoutes: Sendable {
     let credentialSource: String
     let identity: CallerIdentityCache
     let streams: ActiveStreams
+    let connections: OpenConnections
+    let upstream: UpstreamHealth
     let metrics: ServiceMetrics
 
     private struct Health: Encodable {
@@ -22,6 +24,15 @@ struct StatusRoutes: Sendable {
             var active_streams: Int
             var version: String
             var identity_check: String?
+            var upstream: Upstream
+        }
+
+        /// How the recent Bedrock calls went (``UpstreamHealth``).
+        struct Upstream: Encodable {
+            var status: String
+            var consecutive_failures: Int
+            var last_error_code: String?
+            var last_error_at: String?
         }
 
         var status: String
@@ -48,8 +59,12 @@ struct StatusRoutes: Sendable {
                 ] as [String: JSONValue]
             )
         }
+        for path in ["/health", "/", "/metrics"] {
+            router.refuseOtherMethods(on: RouterPath(path), serving: [.get])
+        }
         router.get("/metrics") { _, _ in
             self.metrics.activeStreams.record(self.streams.count)
+            self.metrics.openConnections.record(self.connections.count)
             return Response(
                 status: .ok,
                 headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
@@ -58,11 +73,13 @@ struct StatusRoutes: Sendable {
         }
     }
 
-    /// `healthy` (200) when the credentials' account is verified, `degraded` (200) when it cannot be
-    /// (the service still answers; AWS may be briefly unreachable), `unhealthy` (503) while draining
-    /// for shutdown, so the load balancer stops sending requests.
+    /// `healthy` (200) when the credentials' account is verified and Bedrock calls are not failing,
+    /// `degraded` (200) when the account cannot be verified or the latest Bedrock calls failed (the
+    /// service still answers; AWS may be briefly unreachable), `unhealthy` (503) while draining for
+    /// shutdown, so the load balancer stops sending requests.
     private func health() async throws -> Response {
         let draining = self.streams.isDraining
+        let upstream = self.upstream.report()
         let identity = draining ? nil : await self.identity.current()
         let status: String
         var account: String?
@@ -72,7 +89,7 @@ struct StatusRoutes: Sendable {
             status = "unhealthy"
             check = "shutting down"
         case .verified(let caller)?:
-            status = "healthy"
+            status = upstream.failing ? "degraded" : "healthy"
             account = caller.account
         case .unverified(let reason)?:
             status = "degraded"
@@ -89,7 +106,13 @@ struct StatusRoutes: Sendable {
                 credentials_source: self.credentialSource,
                 active_streams: self.streams.count,
                 version: ServiceVersion.current,
-                identity_check: check
+                identity_check: check,
+                upstream: .init(
+                    status: upstream.failing ? "failing" : "ok",
+                    consecutive_failures: upstream.consecutiveFailures,
+                    last_error_code: upstream.lastErrorCode,
+                    last_error_at: upstream.lastErrorDate.map { AWSDateFormat.iso8601($0, withMilliseconds: true) }
+                )
             )
         )
         let encoder = JSONEncoder()

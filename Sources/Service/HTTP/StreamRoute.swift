@@ -5,6 +5,7 @@ import HTTPTypes
 import Hummingbird
 import Logging
 import NIOCore
+import NIOHTTP1
 
 /// `POST /api/agent/stream`: checks the request, then streams the agent's answer as
 /// newline-delimited JSON (see ``AgentStream``).
@@ -12,17 +13,14 @@ struct StreamRoute: Sendable {
     let configuration: ServiceConfiguration
     let client: BedrockAgentClient
     let streams: ActiveStreams
+    let upstream: UpstreamHealth
     let metrics: ServiceMetrics
 
     func register(on router: Router<ServiceRequestContext>) {
         router.post("/api/agent/stream") { request, context in
             try await self.stream(request, context: context)
         }
-        for method in [HTTPRequest.Method.get, .put, .delete, .patch] {
-            router.on("/api/agent/stream", method: method) { _, _ -> Response in
-                throw APIError.methodNotAllowed(allowed: "POST")
-            }
-        }
+        router.refuseOtherMethods(on: "/api/agent/stream", serving: [.post])
     }
 
     /// Reads the body, then starts the stream. The checks and the set-up are in
@@ -32,11 +30,19 @@ struct StreamRoute: Sendable {
         guard let contentType = request.headers[.contentType], Self.isJSON(contentType) else {
             throw APIError.unsupportedMediaType
         }
+        let limit = self.configuration.maxRequestBytes
+        // A declared length over the limit is refused from the head, before any of the body is read.
+        if let declared = request.headers[.contentLength], let length = Int(declared), length > limit {
+            throw APIError.tooLarge(limit: limit).closingConnection()
+        }
         let body: ByteBuffer
         do {
-            body = try await request.body.collect(upTo: self.configuration.maxRequestBytes)
-        } catch {
-            throw APIError.tooLarge(limit: self.configuration.maxRequestBytes)
+            body = try await request.body.collect(upTo: limit)
+        } catch let error as HTTPError where error.status == .contentTooLarge {
+            throw APIError.tooLarge(limit: limit).closingConnection()
+        } catch let error as HTTPParserError {
+            // Bad chunk sizes, an unknown transfer coding: the rest of the connection cannot be read.
+            throw APIError.malformedBody("\(error)").closingConnection()
         }
         let disconnects = try await Self.disconnectHandler(of: context.channel)
         return try self.start(body, context: context, disconnects: disconnects)
@@ -64,7 +70,8 @@ struct StreamRoute: Sendable {
                 idle: self.configuration.idleTimeout,
                 total: self.configuration.streamTimeout
             ),
-            eventLoop: context.channel.eventLoop
+            eventLoop: context.channel.eventLoop,
+            closeConnection: { [channel = context.channel] in channel.close(promise: nil) }
         )
         let slot: ActiveStreams.Slot
         switch self.streams.admit(controller) {
@@ -91,6 +98,7 @@ struct StreamRoute: Sendable {
             logger: logger
         )
         let metrics = self.metrics
+        let upstream = self.upstream
         let debugMode = self.configuration.debugMode
         return Response(
             status: .ok,
@@ -106,6 +114,7 @@ struct StreamRoute: Sendable {
                 disconnects.stopWatching(controller)
                 // The slot is released when this body is, whether it ran or not.
                 withExtendedLifetime(slot) {}
+                upstream.record(summary.outcome)
                 Self.record(summary, stream: stream, metrics: metrics, logger: logger, debugMode: debugMode)
                 if case .failure(let failure) = summary.outcome, failure.kind == .clientDisconnected {
                     return

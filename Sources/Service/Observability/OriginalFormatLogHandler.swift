@@ -40,7 +40,7 @@ struct OriginalFormatLogHandler: LogHandler {
             merged.merge(extra) { _, new in new }
         }
         if let error = event.error {
-            merged["error"] = "\(error)"
+            merged["error"] = .string("\(error)")
         }
         let keys = merged.keys.sorted { lhs, rhs in
             lhs == "request_id" || (rhs != "request_id" && lhs < rhs)
@@ -49,7 +49,7 @@ struct OriginalFormatLogHandler: LogHandler {
         let level = Self.levelName(event.level)
         switch self.format {
         case .text:
-            var line = Self.pythonTimestamp(now) + " - \(self.label) - \(level) - \(event.message)"
+            var line = Self.pythonTimestamp(now) + " - \(self.label) - \(level) - \(Self.capped(event.message.description))"
             if !keys.isEmpty {
                 line += " - {" + keys.map { "\(Self.quote($0)): \(Self.json(merged[$0]!))" }.joined(separator: ", ") + "}"
             }
@@ -58,7 +58,7 @@ struct OriginalFormatLogHandler: LogHandler {
             var fields = [
                 "\"timestamp\":\(Self.quote(AWSDateFormat.iso8601(now, withMilliseconds: true)))",
                 "\"logger\":\(Self.quote(self.label))", "\"level\":\(Self.quote(level))",
-                "\"message\":\(Self.quote(event.message.description))",
+                "\"message\":\(Self.quote(Self.capped(event.message.description)))",
             ]
             fields += keys.map { "\(Self.quote($0)):\(Self.json(merged[$0]!))" }
             self.output("{" + fields.joined(separator: ",") + "}")
@@ -82,16 +82,29 @@ struct OriginalFormatLogHandler: LogHandler {
         return String(iso.prefix(10)) + " " + String(iso.dropFirst(11).prefix(8))
     }
 
+    /// The longest text a log line carries for one metadata value or its message, in characters;
+    /// longer text is cut and says how much was left out, so no value (a Bedrock error body, an
+    /// upstream detail) can make a line of megabytes.
+    static let maxValueLength = 16_384
+
+    /// `text`, cut to ``maxValueLength`` characters.
+    static func capped(_ text: String) -> String {
+        guard text.utf8.count > Self.maxValueLength else { return text }
+        let count = text.count
+        guard count > Self.maxValueLength else { return text }
+        return String(text.prefix(Self.maxValueLength)) + "… (\(count - Self.maxValueLength) more characters)"
+    }
+
     private static func json(_ value: Logger.Metadata.Value) -> String {
         switch value {
         case .string(let text):
-            return self.quote(text)
+            return self.quote(self.capped(text))
         case .stringConvertible(let value):
             // Numbers and booleans logged as values print as JSON numbers and booleans.
             switch value {
             case is Int, is Bool: return value.description
             case let number as Double where number.isFinite: return value.description
-            default: return self.quote(value.description)
+            default: return self.quote(self.capped(value.description))
             }
         case .array(let values):
             return "[" + values.map(self.json).joined(separator: ", ") + "]"

@@ -21,6 +21,15 @@ final class ServiceMetrics: Sendable {
     let chunks: CoreMetrics.Counter
     /// InvokeAgent calls repeated after a retryable failure before the first event.
     let upstreamRetries: CoreMetrics.Counter
+    /// Client connections open, as of the last scrape.
+    let openConnections: CoreMetrics.Gauge
+    /// Connections refused because `MAX_CONNECTIONS` were open (or the service had closed them all
+    /// for shutdown).
+    let connectionsRefused: CoreMetrics.Counter
+    /// Connections closed because a request took over `REQUEST_READ_TIMEOUT_SECONDS` to arrive.
+    let requestReadTimeouts: CoreMetrics.Counter
+    /// Connections closed because their client read nothing for `IDLE_TIMEOUT_SECONDS`.
+    let writeStalls: CoreMetrics.Counter
 
     private let requestCounters = Mutex<[Int: CoreMetrics.Counter]>([:])
     private let errorCounters = Mutex<[String: CoreMetrics.Counter]>([:])
@@ -41,6 +50,10 @@ final class ServiceMetrics: Sendable {
         self.streamDuration = CoreMetrics.Timer(label: "agent_stream_duration_seconds", factory: factory)
         self.chunks = CoreMetrics.Counter(label: "agent_chunks_total", factory: factory)
         self.upstreamRetries = CoreMetrics.Counter(label: "agent_upstream_retries_total", factory: factory)
+        self.openConnections = CoreMetrics.Gauge(label: "http_connections_open", factory: factory)
+        self.connectionsRefused = CoreMetrics.Counter(label: "http_connections_refused_total", factory: factory)
+        self.requestReadTimeouts = CoreMetrics.Counter(label: "http_request_read_timeouts_total", factory: factory)
+        self.writeStalls = CoreMetrics.Counter(label: "http_write_stalls_total", factory: factory)
     }
 
     /// Counts a finished HTTP request by status.

@@ -109,7 +109,7 @@ final class AgentStream: @unchecked Sendable {
         }
         if buffer.readableBytes > 0 {
             do {
-                try await writer.write(buffer)
+                try await self.write(buffer, to: &writer)
             } catch {
                 result = .failure(StreamFailure(.clientDisconnected, detail: "\(error)"))
             }
@@ -205,9 +205,16 @@ final class AgentStream: @unchecked Sendable {
         return .milliseconds(delay)
     }
 
+    /// The most line bytes gathered before they are written: a network read can complete many
+    /// frames, and each chunk line carries the whole answer so far, so the lines of one read are
+    /// written in pieces of about this size, each waiting for the client to take the one before.
+    /// What is queued for one client is then bounded by this, one line and NIO's write buffer.
+    static let linesPerWrite = 64 * 1024
+
     /// Turns the frames of one InvokeAgent response into lines as they arrive.
     private func forward(_ response: UpstreamResponse, to writer: inout any ResponseBodyWriter) async throws {
         let frames = NIOSingleStepByteToMessageProcessor(EventStreamDecoder())
+        var messages: [EventStreamMessage] = []
         var lines = ByteBuffer()
         while true {
             let piece: ByteBuffer?
@@ -216,11 +223,19 @@ final class AgentStream: @unchecked Sendable {
             } catch {
                 throw BedrockAgentClient.transportFailure(error, afterHead: true)
             }
-            // Lines decoded before a failing frame are part of the answer: they are written first.
-            let failure = self.decode(piece, with: frames, into: &lines)
-            try await self.flush(&lines, to: &writer)
-            if let failure {
-                throw failure
+            // Lines of frames before a failing one are part of the answer: they are written first.
+            let decodeFailure = Self.decode(piece, with: frames, into: &messages)
+            var next = 0
+            while next < messages.count {
+                let failure = self.lines(from: messages, next: &next, into: &lines)
+                try await self.flush(&lines, to: &writer)
+                if let failure {
+                    throw failure
+                }
+            }
+            messages.removeAll(keepingCapacity: true)
+            if let decodeFailure {
+                throw decodeFailure
             }
             if piece == nil {
                 return
@@ -228,28 +243,43 @@ final class AgentStream: @unchecked Sendable {
         }
     }
 
-    /// Appends the lines of the frames that `piece` completes (`nil`: the body ended); returns the
-    /// failure that ends the stream, if a frame is corrupt, cut or an error.
+    /// Appends the frames that `piece` completes (`nil`: the body ended) to `messages`; returns the
+    /// failure that ends the stream, if a frame is corrupt or cut.
     @inline(never)
-    private func decode(
+    private static func decode(
         _ piece: ByteBuffer?,
         with frames: NIOSingleStepByteToMessageProcessor<EventStreamDecoder>,
-        into lines: inout ByteBuffer
+        into messages: inout [EventStreamMessage]
     ) -> StreamFailure? {
         do {
             if let piece {
-                try frames.process(buffer: piece) { try self.forward($0, into: &lines) }
+                try frames.process(buffer: piece) { messages.append($0) }
             } else {
-                try frames.finishProcessing(seenEOF: true) { try self.forward($0, into: &lines) }
+                try frames.finishProcessing(seenEOF: true) { messages.append($0) }
             }
             return nil
         } catch let error as EventStreamError {
             return StreamFailure(error.code == .truncatedFrame ? .streamCut : .corruptFrame, detail: "\(error)")
-        } catch let failure as StreamFailure {
-            return failure
         } catch {
             return StreamFailure(.internalError, detail: "\(error)")
         }
+    }
+
+    /// Appends the lines of `messages` from `next` on until they reach ``linesPerWrite`` bytes;
+    /// returns the failure an exception or error frame reports, which ends the stream.
+    @inline(never)
+    private func lines(from messages: [EventStreamMessage], next: inout Int, into lines: inout ByteBuffer) -> StreamFailure? {
+        while next < messages.count && lines.readableBytes < Self.linesPerWrite {
+            let message = messages[next]
+            next += 1
+            do {
+                try self.forward(message, into: &lines)
+            } catch {
+                next = messages.count
+                return error
+            }
+        }
+        return nil
     }
 
     /// Writes the `start` line unless it already was; returns the failure when the client is gone.
@@ -257,7 +287,7 @@ final class AgentStream: @unchecked Sendable {
         guard let start = self.pendingStart else { return nil }
         self.pendingStart = nil
         do {
-            try await writer.write(start)
+            try await self.write(start, to: &writer)
             return nil
         } catch {
             return StreamFailure(.clientDisconnected, detail: "\(error)")
@@ -267,15 +297,23 @@ final class AgentStream: @unchecked Sendable {
     private func flush(_ lines: inout ByteBuffer, to writer: inout any ResponseBodyWriter) async throws {
         guard lines.readableBytes > 0 else { return }
         do {
-            try await writer.write(lines)
+            try await self.write(lines, to: &writer)
         } catch {
             throw StreamFailure(.clientDisconnected, detail: "\(error)")
         }
         lines.clear()
     }
 
+    /// Every write of the stream: the controller knows while one waits on the client, so that a
+    /// stopped stream whose client reads nothing has its connection closed (``StreamController``).
+    private func write(_ buffer: ByteBuffer, to writer: inout any ResponseBodyWriter) async throws {
+        self.controller.writeBegan()
+        defer { self.controller.writeEnded() }
+        try await writer.write(buffer)
+    }
+
     /// Appends the line for one decoded frame.
-    private func forward(_ message: EventStreamMessage, into buffer: inout ByteBuffer) throws {
+    private func forward(_ message: EventStreamMessage, into buffer: inout ByteBuffer) throws(StreamFailure) {
         let event = try AgentEvent(message)
         self.controller.eventArrived()
         switch event {

@@ -76,10 +76,11 @@ struct BedrockAgentClient: Sendable {
             signable.headers.add(name: "Content-Type", value: "application/json")
             signable.headers.add(name: "Accept", value: "application/vnd.amazon.eventstream")
             signable.headers.add(name: "User-Agent", value: "bedrock-agent-streaming/\(ServiceVersion.current)")
-            let json = ByteBuffer(data: try JSONEncoder().encode(request.invokeAgentRequest(debugMode: debugMode)))
+            let json = request.invokeAgentBody
             try self.signer.sign(&signable, body: json, credentials: credentials)
             return try HTTPClient.Request(url: signable.url, method: signable.method, headers: signable.headers, body: .byteBuffer(json))
         } catch {
+            // Signing errors name the URL or a header, never the body.
             throw StreamFailure(.internalError, detail: "cannot build the InvokeAgent request: \(error)")
         }
     }

@@ -26,19 +26,70 @@ final class StreamController: Sendable {
         var onStop: (@Sendable () -> Void)?
         /// The pause that ``stopped(waitingAtMost:)`` is in has run its course.
         var pauseEnded = false
+        /// The stream's task is waiting for a write to the client to be taken.
+        var writing = false
+        /// Closes the connection when a stopped stream's write is not taken in ``stoppedWriteLimit``.
+        var writeTimer: Scheduled<Void>?
     }
+
+    /// How long a stopped stream's write (its last line, or a line it was writing when stopped)
+    /// may wait on a client that does not read, before the connection is closed: the time limits
+    /// hold while a write waits, and a client that reads nothing cannot keep its slot.
+    static let stoppedWriteLimit = Duration.seconds(1)
 
     private let state: Mutex<State>
     private let started: NIODeadline
     private let timeouts: Timeouts
     private let eventLoop: any EventLoop
+    private let closeConnection: @Sendable () -> Void
 
-    init(timeouts: Timeouts, eventLoop: any EventLoop) {
+    /// `closeConnection` closes the client's connection, for a stopped stream whose write the client
+    /// does not take.
+    init(timeouts: Timeouts, eventLoop: any EventLoop, closeConnection: @escaping @Sendable () -> Void = {}) {
         let now = NIODeadline.now()
         self.started = now
         self.timeouts = timeouts
         self.eventLoop = eventLoop
+        self.closeConnection = closeConnection
         self.state = Mutex(State(lastEvent: now))
+    }
+
+    /// The stream's task starts waiting for a write to the client.
+    func writeBegan() {
+        let arm = self.state.withLock { state in
+            state.writing = true
+            return state.reason != nil && state.writeTimer == nil
+        }
+        if arm {
+            self.armWriteTimer()
+        }
+    }
+
+    /// The write was taken.
+    func writeEnded() {
+        let timer = self.state.withLock { state in
+            state.writing = false
+            defer { state.writeTimer = nil }
+            return state.writeTimer
+        }
+        timer?.cancel()
+    }
+
+    private func armWriteTimer() {
+        let timer = self.eventLoop.scheduleTask(in: TimeAmount(Self.stoppedWriteLimit)) { [self] in
+            let stuck = self.state.withLock { state in
+                defer { state.writeTimer = nil }
+                return state.writing
+            }
+            if stuck {
+                self.closeConnection()
+            }
+        }
+        let stale = self.state.withLock { state -> Scheduled<Void>? in
+            defer { state.writeTimer = timer }
+            return state.writeTimer
+        }
+        stale?.cancel()
     }
 
     /// Starts the watchdog.
@@ -65,8 +116,9 @@ final class StreamController: Sendable {
 
     /// Stops the stream for `reason`, unless it already stopped or finished.
     func stop(_ reason: StreamFailure.Kind) {
-        let (waiter, onStop) = self.state.withLock { state -> (CheckedContinuation<StreamFailure.Kind?, Never>?, (@Sendable () -> Void)?) in
-            guard state.reason == nil, !state.finished else { return (nil, nil) }
+        let (waiter, onStop, writing) = self.state.withLock {
+            state -> (CheckedContinuation<StreamFailure.Kind?, Never>?, (@Sendable () -> Void)?, Bool) in
+            guard state.reason == nil, !state.finished else { return (nil, nil, false) }
             state.reason = reason
             state.timer?.cancel()
             state.timer = nil
@@ -74,10 +126,13 @@ final class StreamController: Sendable {
                 state.waiter = nil
                 state.onStop = nil
             }
-            return (state.waiter, state.onStop)
+            return (state.waiter, state.onStop, state.writing && state.writeTimer == nil)
         }
         onStop?()
         waiter?.resume(returning: reason)
+        if writing {
+            self.armWriteTimer()
+        }
     }
 
     /// Runs `action` when the stream is stopped (at once when it already is) until it is replaced

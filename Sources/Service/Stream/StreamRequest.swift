@@ -18,14 +18,16 @@ struct StreamRequest: Sendable, Equatable {
     var returnControlInvocationResults: [JSONValue]?
     var invocationId: String?
     var streamFinalResponse: Bool
+    /// The InvokeAgent body, as ``invokeAgentRequest(debugMode:)`` encodes it with the service's debug mode.
+    var invokeAgentBody = ByteBuffer()
 
     /// Parses and validates `body`.
     init(parsing body: ByteBuffer, configuration: ServiceConfiguration) throws(APIError) {
         let json: JSONValue
         do {
-            json = try JSONDecoder().decode(JSONValue.self, from: Data(buffer: body, byteTransferStrategy: .noCopy))
+            json = try body.withUnsafeReadableBytes { bytes throws(StrictJSONParser.Error) in try StrictJSONParser.parse(bytes) }
         } catch {
-            throw .invalidJSON(Self.describe(error))
+            throw .invalidJSON(error.description)
         }
         guard case .object(let fields) = json else {
             throw .invalidJSON("the body must be a JSON object")
@@ -73,6 +75,14 @@ struct StreamRequest: Sendable, Equatable {
         if let memoryId { try Self.check(memoryId, "memory_id", .memoryId) }
         self.enableTrace = try reader.boolean("enable_trace") ?? false
         self.streamFinalResponse = try reader.boolean("stream_final_response") ?? configuration.streamFinalResponse
+        // Encoded once, here: what cannot be sent to Bedrock is refused before the stream starts,
+        // and every attempt signs the same bytes. The error names no value (they hold the prompt).
+        do {
+            let json = try JSONEncoder().encode(self.invokeAgentRequest(debugMode: configuration.debugMode))
+            self.invokeAgentBody = ByteBuffer(data: json)
+        } catch {
+            throw .invalidField("the request", "cannot be encoded for Bedrock")
+        }
     }
 
     /// The InvokeAgent body for this request; traces are asked for only when `debugMode` allows.
@@ -100,14 +110,6 @@ struct StreamRequest: Sendable, Equatable {
             // The rule speaks of Bedrock's camelCase name; the client knows the field by ours.
             throw .invalidField(field, "is invalid: " + problem.replacingOccurrences(of: rule.field, with: field))
         }
-    }
-
-    private static func describe(_ error: any Error) -> String {
-        if case DecodingError.dataCorrupted(let context) = error {
-            let underlying = (context.underlyingError as? NSError)?.userInfo[NSDebugDescriptionErrorKey] as? String
-            return underlying ?? context.debugDescription
-        }
-        return "\(error)"
     }
 }
 

@@ -1,0 +1,175 @@
+import CoreMetrics
+import NIOCore
+
+/// The first handler of every client connection, on its raw bytes: it bounds what a slow, silent
+/// or stalled client can hold.
+///
+/// - **Request read timeout**: from the first byte of a request to its last, at most
+///   ``Limits/requestReadTimeout``. A request dribbled a byte at a time (head or body) is answered
+///   `408 request_timeout` and its connection closed. An idle keep-alive connection, waiting for
+///   its next request, is not reading one: the keep-alive timeout bounds it.
+/// - **Write stall**: a connection whose output stays above NIO's high-water mark (the client reads
+///   nothing, its receive window full) for ``Limits/writeStallTimeout`` is closed, which ends the
+///   stream written on it and frees its slot. Output that keeps draining, however slowly, is progress.
+/// - **Shutdown**: ``closeIfReadingRequest()`` answers a request still being received with 503.
+///
+/// Request boundaries come from ``HTTPMessagePolicyHandler``, after the HTTP decoder: this handler
+/// sees bytes, that one sees requests and responses.
+final class ConnectionGuardHandler: ChannelDuplexHandler, RemovableChannelHandler {
+    typealias InboundIn = ByteBuffer
+    typealias InboundOut = ByteBuffer
+    typealias OutboundIn = NIOAny
+    typealias OutboundOut = NIOAny
+
+    struct Limits: Sendable {
+        /// From a request's first byte to its last.
+        var requestReadTimeout: Duration
+        /// The longest time output may wait on a client that reads nothing.
+        var writeStallTimeout: Duration
+    }
+
+    private let limits: Limits
+    private let metrics: ServiceMetrics
+    private var context: ChannelHandlerContext?
+    /// Bytes of a request have arrived and its end has not.
+    private var readingRequest = false
+    /// A response has been started and not finished.
+    private var responding = false
+    private var readTimer: Scheduled<Void>?
+    private var stallTimer: Scheduled<Void>?
+
+    init(limits: Limits, metrics: ServiceMetrics) {
+        self.limits = limits
+        self.metrics = metrics
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.cancelTimers()
+        self.context = nil
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        self.cancelTimers()
+        context.fireChannelInactive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        if !self.readingRequest {
+            self.readingRequest = true
+            self.armReadTimer(context: context)
+        }
+        context.fireChannelRead(data)
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable {
+            self.stallTimer?.cancel()
+            self.stallTimer = nil
+        } else if self.stallTimer == nil {
+            let loop = context.eventLoop.assumeIsolated()
+            self.stallTimer = loop.scheduleTask(in: TimeAmount(self.limits.writeStallTimeout)) { [self] in
+                self.stallTimer = nil
+                guard let context = self.context, !context.channel.isWritable else { return }
+                self.metrics.writeStalls.increment()
+                context.close(promise: nil)
+            }
+        }
+        context.fireChannelWritabilityChanged()
+    }
+
+    // MARK: Told by HTTPMessagePolicyHandler
+
+    /// A request's last byte has been decoded.
+    func requestEnded() {
+        self.readingRequest = false
+        self.readTimer?.cancel()
+        self.readTimer = nil
+    }
+
+    func responseStarted() {
+        self.responding = true
+    }
+
+    func responseEnded() {
+        self.responding = false
+    }
+
+    /// Shutdown: a request still arriving is answered 503 and its connection closed.
+    func closeIfReadingRequest() {
+        guard self.readingRequest, let context = self.context else { return }
+        self.refuse(context: context, with: Self.shuttingDown)
+    }
+
+    // MARK: Timers
+
+    private func armReadTimer(context: ChannelHandlerContext) {
+        self.readTimer?.cancel()
+        let loop = context.eventLoop.assumeIsolated()
+        self.readTimer = loop.scheduleTask(in: TimeAmount(self.limits.requestReadTimeout)) { [self] in
+            self.readTimer = nil
+            guard self.readingRequest, let context = self.context else { return }
+            if self.responding {
+                // The request being read was sent behind one whose response is still streaming
+                // (pipelined); it is read once that response ends, so its time starts again then.
+                self.armReadTimer(context: context)
+                return
+            }
+            self.metrics.requestReadTimeouts.increment()
+            self.refuse(context: context, with: self.requestTimeout)
+        }
+    }
+
+    private func cancelTimers() {
+        self.readTimer?.cancel()
+        self.readTimer = nil
+        self.stallTimer?.cancel()
+        self.stallTimer = nil
+    }
+
+    /// Writes `response` (unless a response is under way, which it would corrupt) and closes.
+    private func refuse(context: ChannelHandlerContext, with response: ByteBuffer) {
+        self.readingRequest = false
+        if !self.responding {
+            context.writeAndFlush(NIOAny(IOData.byteBuffer(response)), promise: nil)
+        }
+        context.close(promise: nil)
+    }
+
+    private var requestTimeout: ByteBuffer {
+        let seconds = Int(self.limits.requestReadTimeout / .seconds(1))
+        return Self.closingResponse(
+            status: "408 Request Timeout",
+            code: "request_timeout",
+            message: "The request was not received within \(seconds) seconds."
+        )
+    }
+
+    static let shuttingDown = closingResponse(
+        status: "503 Service Unavailable",
+        code: "server_shutting_down",
+        message: "The service is shutting down; retry on another instance.",
+        extraHeaders: "Retry-After: 1\r\n"
+    )
+
+    /// A whole HTTP/1.1 response with a JSON error body and `Connection: close`, for the places
+    /// that answer below the HTTP codec.
+    static func closingResponse(status: String, code: String, message: String, extraHeaders: String = "") -> ByteBuffer {
+        var body = ByteBuffer()
+        body.writeStaticString(#"{"error_code":"#)
+        JSONText.writeString(code, to: &body)
+        body.writeStaticString(#","message":"#)
+        JSONText.writeString(message, to: &body)
+        body.writeStaticString("}")
+        var response = ByteBuffer()
+        response.writeString(
+            "HTTP/1.1 \(status)\r\nContent-Type: application/json\r\nContent-Length: \(body.readableBytes)\r\n"
+                + "Connection: close\r\n\(extraHeaders)\r\n"
+        )
+        response.writeBuffer(&body)
+        return response
+    }
+}

@@ -1,0 +1,369 @@
+"""Hostile clients against the service binary (issue: hostile clients can freeze, crash or hold it).
+
+Each test is one hole, reproduced as an attacker would with raw sockets on loopback, and the
+behaviour that closes it. Run by `make hardening` (part of `make test`) on the debug binaries.
+"""
+import json
+import os
+import select
+import signal
+import socket
+import threading
+import time
+
+import pytest
+
+from conftest import Service, ndjson, parse_response, read_until_closed
+
+HELLO = {"input_text": "Hello", "agent_id": "HELLO"}
+
+
+def nested_body(depth, copies=1):
+    junk = ",".join(["[" * depth + "]" * depth] * copies)
+    return ('{"input_text": "Hello", "agent_id": "HELLO", "unknown": [' + junk + "]}").encode()
+
+
+# MARK: Freeze: nested JSON
+
+
+def test_deep_nesting_is_refused_with_a_message(service):
+    status, _, body = service.stream(nested_body(510))
+    error = json.loads(body)
+    assert status == 400
+    assert error["error_code"] == "invalid_json"
+    assert "nested deeper than 32 levels" in error["message"]
+    assert "unknown[0]" in error["message"]
+
+
+def test_nesting_within_the_limit_is_accepted(service):
+    # 30 levels inside the outer object and the "unknown" array: 32 in all.
+    status, _, body = service.stream(nested_body(30))
+    assert status == 200
+    assert ndjson(body)[-1]["type"] == "completion"
+
+
+def test_deeply_nested_bodies_do_not_hold_the_event_loop(service):
+    # Before: two 40 KB bodies of forty 510-deep arrays cost 74 s of CPU each, and /health waited.
+    body = nested_body(510, copies=40)
+    results = []
+
+    def post():
+        results.append(service.stream(body, timeout=60)[0])
+
+    threads = [threading.Thread(target=post) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    status, health = service.get_json("/health")
+    for thread in threads:
+        thread.join(60)
+    assert status == 200 and health["status"] in ("healthy", "degraded")
+    assert results == [400, 400]
+
+
+@pytest.mark.parametrize("body, expected", [
+    (b'{"input_text": "Hello", "agent_id": "HELLO",}', "trailing comma"),
+    (b'{"input_text": "Hello", "agent_id": "HELLO", "agent_id": "OTHER"}', "'agent_id' appears twice"),
+    (b'{"input_text": "Hello", "agent_id": "HELLO", "agent\\u005fid": "OTHER"}', "'agent_id' appears twice"),
+    ('{"input_text": "Hello", "agent_id": "HELLO"}'.encode("utf-16"), "UTF-16"),
+    ('{"input_text": "Hello", "agent_id": "HELLO"}'.encode("utf-16-le"), "not UTF-8"),
+    (b'{"input_text": "Hello", "agent_id": "HELLO", "n": ' + b"9" * 10_000 + b"}", "too large for a 64-bit float"),
+    (b'{"input_text": "Hello", "agent_id": "HELLO", "s": "\\ud800"}', "lone surrogate"),
+    (b'{"input_text": "caf\xc3", "agent_id": "HELLO"}', "not valid UTF-8"),
+    (b'{"input_text": "Hello", "agent_id": "HELLO"} x', "after the JSON value"),
+], ids=["trailing-comma", "duplicate-key", "duplicate-escaped-key", "utf-16-bom", "utf-16-le", "huge-number",
+        "lone-surrogate", "bad-utf8", "trailing-bytes"])
+def test_lenient_json_is_refused(service, body, expected):
+    status, _, answer = service.stream(body)
+    error = json.loads(answer)
+    assert status == 400, answer
+    assert error["error_code"] == "invalid_json"
+    assert expected in error["message"]
+
+
+def test_a_huge_number_names_its_field(service):
+    body = b'{"input_text": "Hello", "agent_id": "HELLO", "session_attributes": {"x": "1"}, "n": [1, ' + b"9" * 10_000 + b"]}"
+    status, _, answer = service.stream(body)
+    message = json.loads(answer)["message"]
+    assert status == 400
+    assert "too large" in message and "n[1]" in message
+    assert len(message) < 300
+
+
+# MARK: Wrong answers
+
+
+@pytest.mark.parametrize("method", ["HEAD", "OPTIONS", "TRACE", "GET", "PUT", "DELETE", "PATCH"])
+def test_other_methods_on_the_stream_endpoint_are_405(service, method):
+    status, headers, body = service.request(method, "/api/agent/stream")
+    assert status == 405
+    assert headers["allow"] == "POST"
+
+
+@pytest.mark.parametrize("path", ["/health", "/", "/metrics"])
+def test_status_endpoints_answer_head_and_refuse_other_methods(service, path):
+    status, headers, body = service.request("POST", path, b"{}", {"Content-Type": "application/json"})
+    assert status == 405
+    assert headers["allow"] == "GET, HEAD"
+    status, headers, body = service.request("HEAD", path)
+    assert status == 200
+    assert body == b""
+
+
+def test_http_1_0_gets_an_http_1_0_answer_delimited_by_close(service):
+    body = json.dumps(HELLO).encode()
+    raw = (b"POST /api/agent/stream HTTP/1.0\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+           b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
+    with service.connect(timeout=15) as sock:
+        sock.sendall(raw)
+        answer = read_until_closed(sock)  # a timeout here is the hang the fix removes
+    head, _, payload = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.0 200")
+    assert b"transfer-encoding" not in head.lower()
+    assert b"connection: close" in head.lower()
+    lines = ndjson(payload)
+    assert lines[0]["type"] == "start" and lines[-1]["type"] == "completion"
+
+
+def test_http_1_0_status_endpoint(service):
+    answer = service.exchange(b"GET /health HTTP/1.0\r\n\r\n")
+    assert answer.startswith(b"HTTP/1.0 200")
+    assert json.loads(answer.partition(b"\r\n\r\n")[2])["service"] == "bedrock-agent-streaming"
+
+
+@pytest.mark.parametrize("framing", [
+    b"Transfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n",
+    b"Transfer-Encoding: xchunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+])
+def test_malformed_chunked_bodies_are_400(service, framing):
+    raw = b"POST /api/agent/stream HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n" + framing
+    status, headers, body = parse_response(service.exchange(raw))
+    assert status == 400, body
+
+
+def test_a_declared_length_over_the_limit_is_413_before_the_body(service):
+    raw = (b"POST /api/agent/stream HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+           b"Content-Length: 50000000\r\n\r\n")
+    with service.connect(timeout=10) as sock:
+        sock.sendall(raw)  # and not one byte of the body
+        status, headers, body = parse_response(read_until_closed(sock))
+    assert status == 413
+    assert json.loads(body)["error_code"] == "request_too_large"
+    assert headers["connection"] == "close"
+
+
+# MARK: Hold: slow clients
+
+
+def test_a_dribbled_body_is_cut_with_408(service):
+    started = time.monotonic()
+    with service.connect(timeout=20) as sock:
+        sock.sendall(b"POST /api/agent/stream HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+                     b"Content-Length: 100\r\n\r\n{")
+        status, headers, body = parse_response(read_until_closed(sock))
+    assert status == 408
+    assert json.loads(body)["error_code"] == "request_timeout"
+    assert time.monotonic() - started < 15
+
+
+def test_dribbled_headers_are_cut(service):
+    with service.connect(timeout=20) as sock:
+        closed = False
+        for byte in b"POST /api/agent/stream HTTP/1.1\r\nHost: localhost\r\nX-Slow: " + b"a" * 100:
+            try:
+                sock.sendall(bytes([byte]))
+            except (BrokenPipeError, ConnectionResetError):
+                closed = True
+                break
+            sock.settimeout(0.5)
+            try:
+                data = sock.recv(4096)
+                if data.startswith(b"HTTP/1.1 408") or not data:
+                    closed = True
+                    break
+            except socket.timeout:
+                pass
+        assert closed, "the connection was still open after 50 s of dribbled headers"
+
+
+def test_an_idle_keep_alive_connection_is_not_a_slow_request(service):
+    with service.connect(timeout=10) as sock:
+        time.sleep(3)  # longer than REQUEST_READ_TIMEOUT_SECONDS=2, but no request begun
+        body = json.dumps(HELLO).encode()
+        sock.sendall(b"POST /api/agent/stream HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+                     b"Connection: close\r\nContent-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
+        status, _, answer = parse_response(read_until_closed(sock))
+    assert status == 200
+    assert ndjson(answer)[-1]["type"] == "completion"
+
+
+def stalled_stream(service, chunks=3000, chunk_bytes=200):
+    """Opens a stream with a large answer and never reads it."""
+    body = json.dumps({"input_text": "Hello", "agent_id": "LOADTEST",
+                       "session_attributes": {"chunks": str(chunks), "chunkBytes": str(chunk_bytes)}}).encode()
+    sock = service.connect(timeout=30)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.sendall(b"POST /api/agent/stream HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+                 b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
+    return sock
+
+
+def test_clients_that_stop_reading_lose_their_slot(mock):
+    service = Service(mock, {"MAX_CONCURRENT_STREAMS": "2", "IDLE_TIMEOUT_SECONDS": "2"})
+    try:
+        before = service.rss_kb()
+        stalled = [stalled_stream(service) for _ in range(2)]
+        time.sleep(1)
+        status, _, _ = service.stream(HELLO)
+        assert status == 503  # both slots held by clients that read nothing
+        growth = (service.rss_kb() - before) / 1024
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            status, _, answer = service.stream(HELLO)
+            if status == 200:
+                break
+            time.sleep(0.5)
+        assert status == 200 and ndjson(answer)[-1]["type"] == "completion"
+        # What a stalled client makes the service hold is bounded (before: about 12 MB each).
+        assert growth < 16, f"RSS grew {growth:.1f} MB for two stalled streams"
+        _, metrics = service.request("GET", "/metrics")[0], service.request("GET", "/metrics")[2].decode()
+        assert "http_write_stalls_total 2" in metrics
+        for sock in stalled:
+            sock.close()
+    finally:
+        service.stop()
+
+
+def test_stream_timeout_applies_while_a_write_waits(mock):
+    service = Service(mock, {"STREAM_TIMEOUT_SECONDS": "2", "IDLE_TIMEOUT_SECONDS": "60", "MAX_CONCURRENT_STREAMS": "1"})
+    try:
+        stalled = stalled_stream(service)
+        time.sleep(0.5)
+        assert service.stream(HELLO)[0] == 503
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and service.stream(HELLO)[0] != 200:
+            time.sleep(0.5)
+        assert service.stream(HELLO)[0] == 200
+        stalled.close()
+    finally:
+        service.stop()
+
+
+# MARK: Shutdown
+
+
+def test_sigterm_with_a_stalled_client_exits_0_within_the_grace(mock):
+    service = Service(mock, {"SHUTDOWN_GRACE_SECONDS": "2"})
+    stalled = stalled_stream(service)
+    time.sleep(1)
+    started = time.monotonic()
+    code = service.stop(timeout=30)
+    elapsed = time.monotonic() - started
+    stalled.close()
+    assert code == 0, service.log()[-3000:]
+    assert elapsed < 2 + 5, f"exited {elapsed:.1f} s after SIGTERM"
+
+
+def test_sigterm_with_an_unfinished_request_body_exits_at_once(mock):
+    service = Service(mock, {"SHUTDOWN_GRACE_SECONDS": "5", "KEEP_ALIVE_TIMEOUT_SECONDS": "620"})
+    sock = service.connect()
+    sock.sendall(b"POST /api/agent/stream HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+                 b"Content-Length: 100\r\n\r\n{")
+    time.sleep(0.5)
+    started = time.monotonic()
+    code = service.stop(timeout=30)
+    elapsed = time.monotonic() - started
+    answer = read_until_closed(sock)
+    sock.close()
+    assert code == 0
+    assert elapsed < 5 + 5
+    assert answer.startswith(b"HTTP/1.1 503")
+
+
+# MARK: Crash: running out of file descriptors
+
+
+@pytest.mark.parametrize("run", range(3))
+def test_more_connections_than_file_descriptors_never_kill_the_process(mock, run):
+    # Before: with ulimit -n 256 and 400 idle connections the process died by SIGILL in 1 to 8 s
+    # in about half of the runs (libdispatch could not open /proc/<tid>/stat).
+    service = Service(mock, open_files=256)
+    sockets = []
+    try:
+        for _ in range(400):
+            try:
+                sockets.append(socket.create_connection(("127.0.0.1", service.port), timeout=5))
+            except OSError:
+                pass
+        time.sleep(6)  # the crash came 1 to 8 s after the connections
+        assert service.alive(), service.log()[-3000:]
+        refused = 0
+        readable, _, _ = select.select(sockets, [], [], 0)
+        for sock in readable:
+            try:
+                if sock.recv(4096).startswith(b"HTTP/1.1 503"):
+                    refused += 1
+            except ConnectionResetError:
+                pass
+        for sock in sockets:
+            sock.close()
+        sockets = []
+        # (256 - 64) / 2 = 96 connections are served; the others were told why and closed.
+        assert refused >= 400 - 96 - 5
+        status, _, metrics = service.request("GET", "/metrics")
+        assert status == 200
+        counted = [line for line in metrics.decode().splitlines() if line.startswith("http_connections_refused_total ")]
+        assert counted and int(float(counted[0].split()[1])) >= refused
+        status, _, answer = service.stream(HELLO)
+        assert status == 200 and ndjson(answer)[-1]["type"] == "completion"
+        assert "Refusing connections" in service.log()
+        assert service.log().count("Refusing connections") <= 2  # rate limited
+    finally:
+        for sock in sockets:
+            sock.close()
+        assert service.stop() == 0
+
+
+def test_max_connections_above_the_descriptor_limit_is_a_configuration_error(mock):
+    with pytest.raises(RuntimeError) as failure:
+        Service(mock, {"MAX_CONNECTIONS": "5000"}, open_files=1024)
+    assert "MAX_CONNECTIONS" in str(failure.value) and "ulimit -n" in str(failure.value)
+
+
+# MARK: Health and logs
+
+
+def test_health_is_degraded_while_bedrock_calls_fail(mock):
+    with socket.socket() as refusing:
+        refusing.bind(("127.0.0.1", 0))  # bound, never listening: connections are refused
+        port = refusing.getsockname()[1]
+        service = Service(mock, {"AWS_ENDPOINT_URL_BEDROCK_AGENT_RUNTIME": f"http://127.0.0.1:{port}",
+                                 "UPSTREAM_MAX_ATTEMPTS": "1"})
+        try:
+            status, health = service.get_json("/health")
+            assert health["status"] == "healthy" and health["details"]["upstream"]["status"] == "ok"
+            status, _, answer = service.stream(HELLO)
+            assert ndjson(answer)[-1]["error_code"] == "upstream_unreachable"
+            status, health = service.get_json("/health")
+            assert status == 200
+            assert health["status"] == "degraded"
+            upstream = health["details"]["upstream"]
+            assert upstream["status"] == "failing"
+            assert upstream["last_error_code"] == "upstream_unreachable"
+            assert upstream["consecutive_failures"] == 1
+            assert upstream["last_error_at"].endswith("Z")
+        finally:
+            service.stop()
+
+
+def test_prompts_are_not_logged_without_debug_mode(mock):
+    service = Service(mock)
+    try:
+        secret = "PROMPT-" + "s" * 20_000
+        service.stream({"input_text": secret, "agent_id": "EXTHROTTLE"})
+        service.stream(('{"input_text": "%s", "agent_id": "HELLO", "unknown": %s}' % (secret, "[" * 40 + "]" * 40)).encode())
+        time.sleep(0.3)
+        log = service.log()
+        assert "PROMPT-" not in log
+        assert max(len(line) for line in log.splitlines()) < 20_000
+    finally:
+        service.stop()
