@@ -56,7 +56,8 @@ public struct StrictJSONParser {
     }
 
     private enum PathComponent {
-        case key(String)
+        /// `nil` until the key is read.
+        case key(String?)
         case index(Int)
     }
 
@@ -132,7 +133,7 @@ public struct StrictJSONParser {
             self.depth -= 1
             return .object(members)
         }
-        self.path.append(.key(""))
+        self.path.append(.key(nil))
         while true {
             self.skipWhitespace()
             guard self.peek() == UInt8(ascii: "\"") else {
@@ -158,6 +159,7 @@ public struct StrictJSONParser {
             switch self.peek() {
             case UInt8(ascii: ","):
                 self.offset += 1
+                self.path[self.path.count - 1] = .key(nil)
             case UInt8(ascii: "}"):
                 self.offset += 1
                 self.path.removeLast()
@@ -182,10 +184,10 @@ public struct StrictJSONParser {
         self.path.append(.index(0))
         while true {
             self.skipWhitespace()
+            self.path[self.path.count - 1] = .index(items.count)
             if self.peek() == UInt8(ascii: "]") {
                 throw self.error("a trailing comma before ']'")
             }
-            self.path[self.path.count - 1] = .index(items.count)
             items.append(try self.parseValue())
             self.skipWhitespace()
             switch self.peek() {
@@ -401,7 +403,9 @@ public struct StrictJSONParser {
         var text = ""
         for component in self.path {
             switch component {
-            case .key(let key):
+            case .key(nil):
+                continue
+            case .key(let key?):
                 let short = Self.shortened(key)
                 let plain = !short.isEmpty && short.utf8.allSatisfy { $0 < 0x80 && ($0 == UInt8(ascii: "_") || Character(Unicode.Scalar($0)).isLetter || Self.isDigit($0)) }
                 text += plain ? (text.isEmpty ? short : "." + short) : "[\"\(short)\"]"
