@@ -83,17 +83,21 @@ bench: deps
 	$(SWIFT) build -c release --product MockBedrock
 	.build/release/Benchmarks codec
 	.build/release/Benchmarks signing
+	.build/release/Benchmarks request-parsing
 	.build/release/Benchmarks load --output bench-results.json
 
-# libFuzzer with AddressSanitizer over the event-stream decoder, seeded with the official vectors
-# and the recorded captures; bounded by FUZZ_SECONDS. Not part of `make test`.
+# libFuzzer with AddressSanitizer over the event-stream decoder (seeded with the official vectors
+# and the recorded captures) and over the request body parser (seeded with API requests), each
+# for FUZZ_SECONDS. Not part of `make test`.
+FUZZ_FLAGS = -rss_limit_mb=2048 -malloc_limit_mb=64 -timeout=10 -print_final_stats=1
 fuzz: deps
 	$(SWIFT) build -c release --package-path Fuzz \
 	  -Xswiftc -sanitize=fuzzer,address -Xswiftc -use-ld=lld
-	mkdir -p Fuzz/corpus
-	cp Tests/EventStreamTests/Resources/eventstream-vectors/encoded/*/* Fixtures/*.eventstream Fuzz/corpus/
-	Fuzz/.build/release/EventStreamFuzzer Fuzz/corpus -max_total_time=$(FUZZ_SECONDS) \
-	  -rss_limit_mb=2048 -malloc_limit_mb=64 -timeout=10 -print_final_stats=1
+	mkdir -p Fuzz/corpus/eventstream Fuzz/corpus/requests
+	cp Tests/EventStreamTests/Resources/eventstream-vectors/encoded/*/* Fixtures/*.eventstream Fuzz/corpus/eventstream/
+	cp Fuzz/Seeds/requests/* Fuzz/corpus/requests/
+	Fuzz/.build/release/EventStreamFuzzer Fuzz/corpus/eventstream -max_total_time=$(FUZZ_SECONDS) $(FUZZ_FLAGS)
+	Fuzz/.build/release/RequestParserFuzzer Fuzz/corpus/requests -max_total_time=$(FUZZ_SECONDS) -max_len=65536 $(FUZZ_FLAGS)
 
 clean:
 	rm -rf .build Fuzz/.build Fuzz/corpus

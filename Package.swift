@@ -12,6 +12,7 @@ let package = Package(
     products: [
         .library(name: "EventStream", targets: ["EventStream"]),
         .library(name: "AWSAccess", targets: ["AWSAccess"]),
+        .library(name: "BedrockAgentRuntime", targets: ["BedrockAgentRuntime"]),
         .executable(name: "bedrock-agent-streaming", targets: ["Service"]),
         .executable(name: "MockBedrock", targets: ["MockBedrock"]),
         .executable(name: "Benchmarks", targets: ["Benchmarks"]),

@@ -7,7 +7,7 @@ import PackageDescription
 let rootPackage = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().lastPathComponent
 
 let package = Package(
-    name: "EventStreamFuzz",
+    name: "ServiceFuzz",
     platforms: [.macOS(.v15)],
     dependencies: [
         .package(path: ".."),
@@ -20,6 +20,12 @@ let package = Package(
                 .product(name: "EventStream", package: rootPackage),
                 .product(name: "NIOCore", package: "swift-nio"),
             ]
-        )
+        ),
+        .executableTarget(
+            name: "RequestParserFuzzer",
+            dependencies: [
+                .product(name: "BedrockAgentRuntime", package: rootPackage)
+            ]
+        ),
     ]
 )

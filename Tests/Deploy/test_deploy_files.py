@@ -40,7 +40,10 @@ SERVICE_VARIABLES = {
     "SHUTDOWN_GRACE_SECONDS": "25",
     "HEALTH_IDENTITY_TIMEOUT_SECONDS": "2",
     "KEEP_ALIVE_TIMEOUT_SECONDS": "620",
+    "REQUEST_READ_TIMEOUT_SECONDS": "20",
 }
+# Derived at start from the task's file-descriptor limit (nofile), so not set in the deployment.
+DERIVED = {"MAX_CONNECTIONS"}
 # Set per deployment rather than left at the default: the region, the frontends, the agents,
 # and JSON logs for CloudWatch Logs Insights.
 DEPLOYMENT_SPECIFIC = {"AWS_REGION", "ALLOWED_ORIGINS", "DEFAULT_AGENT_ALIAS_ID", "ALLOWED_AGENT_IDS", "LOG_FORMAT"}
@@ -216,6 +219,7 @@ def test_port_mapping_is_the_service_port(container):
 def test_environment_is_the_configuration_table(container):
     env = environment(container["environment"])
     assert set(env) == set(SERVICE_VARIABLES)
+    assert not set(env) & DERIVED
     for name, default in SERVICE_VARIABLES.items():
         if name not in DEPLOYMENT_SPECIFIC:
             assert env[name] == default, f"{name}: {env[name]!r}, the service's default is {default!r}"
