@@ -356,11 +356,18 @@ def test_health_is_degraded_while_bedrock_calls_fail(mock):
 
 
 def test_prompts_are_not_logged_without_debug_mode(mock):
+    # Before: return-control results nested 500 deep passed validation, failed to encode for
+    # Bedrock, were answered 200 then internal_error, and the whole request, prompt included, was
+    # logged as one line of about 925,000 characters.
     service = Service(mock)
     try:
         secret = "PROMPT-" + "s" * 20_000
         service.stream({"input_text": secret, "agent_id": "EXTHROTTLE"})
-        service.stream(('{"input_text": "%s", "agent_id": "HELLO", "unknown": %s}' % (secret, "[" * 40 + "]" * 40)).encode())
+        nested = "[" * 500 + "]" * 500
+        body = ('{"input_text": "%s", "agent_id": "RETCTRL", "session_id": "weather-1", "invocation_id": "x", '
+                '"return_control_invocation_results": [{"functionResult": {"responseBody": %s}}]}' % (secret, nested))
+        status, _, answer = service.stream(body.encode())
+        assert status == 400 and json.loads(answer)["error_code"] == "invalid_json"
         time.sleep(0.3)
         log = service.log()
         assert "PROMPT-" not in log
