@@ -9,7 +9,7 @@
 ///   zeros, control characters in strings, bytes after the value);
 /// - input that is not UTF-8 (UTF-16 and UTF-32 are named as such), and lone surrogate escapes;
 /// - an object with the same key twice (compared after unescaping);
-/// - nesting deeper than ``Limits/maxDepth``;
+/// - nesting deeper than ``Limits/maxDepth``, or more than ``Limits/maxValues`` values;
 /// - a number too large for a `Double`.
 ///
 /// A UTF-8 byte order mark at the start is skipped, as RFC 8259 allows.
@@ -18,10 +18,18 @@ public struct StrictJSONParser {
     public struct Limits: Sendable {
         /// Arrays and objects inside one another, the outermost counting as 1.
         public var maxDepth: Int
+        /// Values of any kind in the whole body (each array, object, string, number, boolean and
+        /// null counts one; keys do not). Every value costs an allocation or a conversion, so this
+        /// bounds the time a body of many tiny values (`[[],[],…]`, `{"a":0,"b":0,…}`) takes.
+        public var maxValues: Int
 
-        /// - Parameter maxDepth: default 32; nothing in this service's API nests deeper than a few levels.
-        public init(maxDepth: Int = 32) {
+        /// - Parameters:
+        ///   - maxDepth: default 32; nothing in this service's API nests deeper than a few levels.
+        ///   - maxValues: default 10,000; a request holds a few dozen, and the large parts of
+        ///     return-control results (API and function answers) are strings.
+        public init(maxDepth: Int = 32, maxValues: Int = 10_000) {
             self.maxDepth = maxDepth
+            self.maxValues = maxValues
         }
     }
 
@@ -65,6 +73,7 @@ public struct StrictJSONParser {
     private let limits: Limits
     private var offset = 0
     private var depth = 0
+    private var values = 0
     /// The containers being read and where in each: only turned into text for an error.
     private var path: [PathComponent] = []
     /// Reused for strings with escapes.
@@ -101,6 +110,10 @@ public struct StrictJSONParser {
     }
 
     private mutating func parseValue() throws(Error) -> JSONValue {
+        self.values += 1
+        if self.values > self.limits.maxValues {
+            throw self.error("the body holds more than \(self.limits.maxValues) values")
+        }
         guard self.offset < self.bytes.count else {
             throw self.error(self.bytes.isEmpty ? "the body is empty" : "the body ends where a value was expected")
         }
@@ -144,17 +157,17 @@ public struct StrictJSONParser {
             let keyOffset = self.offset
             let key = try self.parseString()
             self.path[self.path.count - 1] = .key(key)
-            if members[key] != nil {
-                self.offset = keyOffset
-                throw self.error("the key '\(Self.shortened(key))' appears twice in one object")
-            }
             self.skipWhitespace()
             guard self.peek() == UInt8(ascii: ":") else {
                 throw self.error("unexpected \(self.describeByte()) where ':' was expected")
             }
             self.offset += 1
             self.skipWhitespace()
-            members[key] = try self.parseValue()
+            // One hash lookup: a duplicate is found as its value is stored, and reported at its key.
+            if members.updateValue(try self.parseValue(), forKey: key) != nil {
+                self.offset = keyOffset
+                throw self.error("the key '\(Self.shortened(key))' appears twice in one object")
+            }
             self.skipWhitespace()
             switch self.peek() {
             case UInt8(ascii: ","):
@@ -345,8 +358,23 @@ public struct StrictJSONParser {
         } else if (0xDC00..<0xE000).contains(scalar) {
             throw self.error("a string holds a lone surrogate escape (\\u\(String(scalar, radix: 16, uppercase: true)))")
         }
-        // Every value left is a Unicode scalar.
-        self.scratch.append(contentsOf: String(Character(Unicode.Scalar(scalar)!)).utf8)
+        // Every value left is a Unicode scalar: its UTF-8 bytes.
+        switch scalar {
+        case 0..<0x80:
+            self.scratch.append(UInt8(scalar))
+        case 0x80..<0x800:
+            self.scratch.append(UInt8(0xC0 | scalar >> 6))
+            self.scratch.append(UInt8(0x80 | scalar & 0x3F))
+        case 0x800..<0x10000:
+            self.scratch.append(UInt8(0xE0 | scalar >> 12))
+            self.scratch.append(UInt8(0x80 | scalar >> 6 & 0x3F))
+            self.scratch.append(UInt8(0x80 | scalar & 0x3F))
+        default:
+            self.scratch.append(UInt8(0xF0 | scalar >> 18))
+            self.scratch.append(UInt8(0x80 | scalar >> 12 & 0x3F))
+            self.scratch.append(UInt8(0x80 | scalar >> 6 & 0x3F))
+            self.scratch.append(UInt8(0x80 | scalar & 0x3F))
+        }
     }
 
     private func hexQuad(at position: Int) throws(Error) -> UInt32 {

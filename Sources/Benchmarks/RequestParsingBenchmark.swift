@@ -20,6 +20,8 @@ struct RequestParsingBenchmark: ParsableCommand {
 
     func run() throws {
         print("Request bodies of \(self.bytes) bytes, one core, best of rounds of \(self.seconds) s")
+        let limits = StrictJSONParser.Limits()
+        print("Limits: nesting \(limits.maxDepth) deep, \(limits.maxValues) values")
         for (name, body) in self.bodies() {
             var outcome = "accepted"
             let elapsed = fastestRound(seconds: self.seconds) {
@@ -49,6 +51,8 @@ struct RequestParsingBenchmark: ParsableCommand {
         let deepest = String(repeating: "[", count: 30) + String(repeating: "]", count: 30)
         return [
             ("arrays nested to the limit (32), repeated", self.body(repeating: deepest + ",")),
+            ("as many values as allowed, nested to the limit", self.atValueLimit(deepest + ",", values: 30)),
+            ("as many values as allowed: long escaped keys", self.atValueLimit(#"{"\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9": 1.5e-300},"#, values: 2)),
             ("arrays nested past the limit", self.body(repeating: String(repeating: "[", count: 1_000))),
             ("one object of short distinct keys", self.objectOfKeys()),
             ("empty objects and arrays", self.body(repeating: "{},[],")),
@@ -67,6 +71,13 @@ struct RequestParsingBenchmark: ParsableCommand {
         return Array((head + elements + tail).utf8)
     }
 
+    /// Elements of `values` values each, as many as the value limit allows (less the request's own).
+    private func atValueLimit(_ element: String, values: Int) -> [UInt8] {
+        let count = (StrictJSONParser.Limits().maxValues - 10) / values
+        let head = #"{"input_text": "Hello", "agent_id": "HELLO", "unknown": ["#
+        return Array((head + String(repeating: element, count: count) + "0]}").utf8)
+    }
+
     private func stringBody(repeating piece: String) -> [UInt8] {
         let head = #"{"input_text": "Hello", "agent_id": "HELLO", "unknown": ""#
         let tail = #""}"#
@@ -78,7 +89,7 @@ struct RequestParsingBenchmark: ParsableCommand {
         var text = #"{"input_text": "Hello", "agent_id": "HELLO", "unknown": {"#
         var index = 0
         while text.utf8.count < self.bytes - 32 {
-            text += "\"\(String(index, radix: 36))\":0,"
+            text += "\"k\(String(index, radix: 36))\":0,"
             index += 1
         }
         text += #""end":0}}"#

@@ -13,16 +13,17 @@ enum LineTimestamp {
 
     /// Appends the current time's text, without quotes.
     static func write(to buffer: inout ByteBuffer) {
-        var spec = timespec()
-        clock_gettime(CLOCK_REALTIME, &spec)
+        // Foundation's wall clock (`clock_gettime` below it), to the millisecond.
+        let now = Date().timeIntervalSince1970
+        let second = Int(now.rounded(.down))
+        let milliseconds = min(999, Int((now - Double(second)) * 1000))
         let prefix = Self.current.withLock { current in
-            if current.second != spec.tv_sec {
-                let text = AWSDateFormat.iso8601(Date(timeIntervalSince1970: Double(spec.tv_sec)), withMilliseconds: true)
-                current = (spec.tv_sec, Array(text.utf8.dropLast(4)))
+            if current.second != second {
+                let text = AWSDateFormat.iso8601(Date(timeIntervalSince1970: Double(second)), withMilliseconds: true)
+                current = (second, Array(text.utf8.dropLast(4)))
             }
             return current.prefix
         }
-        let milliseconds = spec.tv_nsec / 1_000_000
         buffer.writeBytes(prefix)
         buffer.writeInteger(UInt8(ascii: "0") + UInt8(milliseconds / 100))
         buffer.writeInteger(UInt8(ascii: "0") + UInt8(milliseconds / 10 % 10))
