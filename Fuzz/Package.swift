@@ -14,9 +14,12 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.0"),
     ],
     targets: [
+        // libFuzzer's driver, which each fuzzer calls from its own `main`.
+        .target(name: "FuzzDriver"),
         .executableTarget(
             name: "EventStreamFuzzer",
             dependencies: [
+                "FuzzDriver",
                 .product(name: "EventStream", package: rootPackage),
                 .product(name: "NIOCore", package: "swift-nio"),
             ]
@@ -24,7 +27,8 @@ let package = Package(
         .executableTarget(
             name: "RequestParserFuzzer",
             dependencies: [
-                .product(name: "BedrockAgentRuntime", package: rootPackage)
+                "FuzzDriver",
+                .product(name: "BedrockAgentRuntime", package: rootPackage),
             ]
         ),
     ]

@@ -1,5 +1,9 @@
 import Foundation
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// An AWS shared file (`~/.aws/credentials` or `~/.aws/config`) parsed as the SDKs read it: INI
 /// sections of `key = value` properties.
 ///
@@ -12,12 +16,37 @@ struct ProfileFile {
     /// Properties by section name as written (`default`, `profile dev`, `dev`), names lowercased.
     let sections: [String: [String: String]]
 
+    /// The largest shared file read: real ones are a few kilobytes.
+    static let maxBytes = 1 << 20
+
     /// Reads and parses a file.
-    /// - Returns: `nil` when there is no file at `path`.
-    /// - Throws: ``AWSAccessError/unreadableFile`` when it exists but cannot be read,
-    ///   ``AWSAccessError/malformedProfileFile`` when it is not valid.
+    /// - Returns: `nil` when there is no file at `path`. `/dev/null` (a common way to ignore the
+    ///   user's files) reads as an empty file, as botocore reads it.
+    /// - Throws: ``AWSAccessError/unreadableFile`` when it exists but cannot be read, is not a
+    ///   regular file (a directory, a FIFO, which would block the read, a socket or a device) or
+    ///   is larger than ``maxBytes``; ``AWSAccessError/malformedProfileFile`` when it is not valid.
     static func load(path: String) throws -> ProfileFile? {
-        guard FileManager.default.fileExists(atPath: path) else { return nil }
+        var info = stat()
+        guard stat(path, &info) == 0 else {
+            let code = errno
+            if code == ENOENT || code == ENOTDIR { return nil }
+            throw AWSAccessError.unreadableFile("shared AWS file \(path) exists but cannot be read: \(String(cString: strerror(code)))")
+        }
+        switch info.st_mode & S_IFMT {
+        case S_IFREG:
+            break
+        case S_IFCHR where Self.isNullDevice(info):
+            return try ProfileFile(path: path, contents: "")
+        case S_IFDIR:
+            throw AWSAccessError.unreadableFile("shared AWS file \(path) exists but cannot be read: it is a directory")
+        default:
+            throw AWSAccessError.unreadableFile(
+                "shared AWS file \(path) is not read: it is not a regular file (a FIFO, socket or device other than /dev/null)"
+            )
+        }
+        guard info.st_size <= Self.maxBytes else {
+            throw AWSAccessError.unreadableFile("shared AWS file \(path) is not read: it is larger than \(Self.maxBytes) bytes")
+        }
         let data: Data
         do {
             data = try Data(contentsOf: URL(fileURLWithPath: path))
@@ -25,6 +54,12 @@ struct ProfileFile {
             throw AWSAccessError.unreadableFile("shared AWS file \(path) exists but cannot be read")
         }
         return try ProfileFile(path: path, contents: String(decoding: data, as: UTF8.self))
+    }
+
+    /// Whether `info` is that of `/dev/null` (the same device, whatever the path that names it).
+    private static func isNullDevice(_ info: stat) -> Bool {
+        var null = stat()
+        return stat("/dev/null", &null) == 0 && null.st_rdev == info.st_rdev
     }
 
     /// Parses a file's contents.

@@ -27,11 +27,14 @@ public struct BedrockIdentifier: Sendable {
         guard self.lengths.contains(value.count) else {
             return "\(self.field) must be \(self.lengths.lowerBound) to \(self.lengths.upperBound) characters long, got \(value.count)"
         }
-        guard value.allSatisfy({ ($0.isASCII && ($0.isLetter || $0.isNumber)) || self.extraCharacters.contains($0) }) else {
-            let allowed = self.extraCharacters.isEmpty ? "" : " and \(self.extraCharacters.sorted().map(String.init).joined())"
-            return "\(self.field) may contain only ASCII letters, digits\(allowed)"
-        }
-        return nil
+        let refused = value.first { !(($0.isASCII && ($0.isLetter || $0.isNumber)) || self.extraCharacters.contains($0)) }
+        guard let refused else { return nil }
+        let allowed =
+            self.extraCharacters.isEmpty
+            ? "ASCII letters and digits"
+            : "ASCII letters, digits and the characters \(self.extraCharacters.sorted().map(String.init).joined())"
+        let shown = refused.unicodeScalars.allSatisfy { $0.value >= 0x20 && $0.value != 0x7F } ? "'\(refused)'" : "a control character"
+        return "\(self.field) may contain only \(allowed), got \(shown)"
     }
 
     private func allows(_ byte: UInt8) -> Bool {

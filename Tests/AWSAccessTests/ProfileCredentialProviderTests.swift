@@ -1,3 +1,4 @@
+import Glibc
 import Testing
 
 @testable import AWSAccess
@@ -146,6 +147,33 @@ struct ProfileCredentialProviderTests {
             let directoryAsFile = AWSEnvironment(variables: ["AWS_CONFIG_FILE": home + "/.aws"], homeDirectory: nil)
             let unreadable = try #require(throws: AWSAccessError.unreadableFile) { try ProfileCredentialProvider(environment: directoryAsFile) }
             #expect(unreadable.detail.contains(home + "/.aws"))
+        }
+    }
+
+    @Test("/dev/null as either shared file reads as empty, as botocore reads it")
+    func devNull() throws {
+        let environment = AWSEnvironment(
+            variables: ["AWS_CONFIG_FILE": "/dev/null", "AWS_SHARED_CREDENTIALS_FILE": "/dev/null"],
+            homeDirectory: nil
+        )
+        let files = try SharedConfigFiles(environment: environment)
+        #expect(files.credentials?.file?.sections.isEmpty == true)
+        #expect(files.config?.file?.sections.isEmpty == true)
+        #expect(files.region == nil)
+    }
+
+    @Test("a FIFO, a device other than /dev/null or a huge file is refused, naming it, without a read that could block")
+    func notRegularFiles() async throws {
+        try await withTemporaryDirectory { home in
+            let fifo = home + "/fifo"
+            #expect(mkfifo(fifo, 0o600) == 0)
+            let huge = home + "/huge"
+            try writeFile(huge, String(repeating: "# comment\n", count: 120_000))
+            for path in [fifo, "/dev/zero", huge] {
+                let environment = AWSEnvironment(variables: ["AWS_CONFIG_FILE": path], homeDirectory: nil)
+                let error = try #require(throws: AWSAccessError.unreadableFile) { try SharedConfigFiles(environment: environment) }
+                #expect(error.detail.contains(path))
+            }
         }
     }
 }

@@ -39,10 +39,11 @@ struct AWSEndpointTests {
                 credentials: nil
             )
             #expect(answer.status == 200)
+            let sessionToken: String = try #require(xmlValue("SessionToken", in: answer.body))
             let issued = AWSCredentials(
                 accessKeyID: try #require(xmlValue("AccessKeyId", in: answer.body)),
                 secretAccessKey: try #require(xmlValue("SecretAccessKey", in: answer.body)),
-                sessionToken: try #require(xmlValue("SessionToken", in: answer.body))
+                sessionToken: sessionToken
             )
             #expect(xmlValue("Arn", in: answer.body) == "arn:aws:sts::123456789012:assumed-role/app/pod")
             #expect(try await mock.invoke(agent: "HELLO", credentials: issued).status == 200)

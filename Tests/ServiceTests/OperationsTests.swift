@@ -121,6 +121,18 @@ struct OperationsTests {
             #expect(metrics.body.contains("agent_time_to_first_chunk_seconds_bucket"))
             #expect(metrics.body.contains("agent_stream_duration_seconds_count 2"))
             #expect(metrics.body.contains("agent_streams_active 0"))
+            #expect(metrics.body.contains("# HELP agent_chunks_total Chunk lines written."))
+            #expect(metrics.body.contains("# TYPE agent_chunks_total counter"))
+            #expect(metrics.body.contains("# HELP http_requests_total HTTP requests answered, by status."))
+            #expect(metrics.body.contains("# TYPE agent_stream_duration_seconds histogram"))
+            // Every metric has its help and type lines.
+            let names = Set(metrics.body.split(separator: "\n").filter { !$0.hasPrefix("#") }.compactMap { line in
+                line.split(whereSeparator: { $0 == "{" || $0 == " " }).first.map { String($0) }
+            }.map { $0.replacing(/_(bucket|sum|count)$/, with: "") })
+            for name in names {
+                #expect(metrics.body.contains("# HELP \(name) "), "\(name) has help")
+                #expect(metrics.body.contains("# TYPE \(name) "), "\(name) has a type")
+            }
         }
     }
 

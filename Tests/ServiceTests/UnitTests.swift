@@ -90,10 +90,11 @@ struct BedrockIdentifierTests {
         "ids are checked by length in characters and by character, whether ASCII or not",
         arguments: [
             ("AGENT12345", "agentId", nil), ("AGENT123456", "agentId", "1 to 10 characters long, got 11"),
-            ("a-b", "agentId", "only ASCII letters, digits"), ("é", "agentId", "only ASCII letters, digits"),
+            ("a-b", "agentId", "may contain only ASCII letters and digits, got '-'"), ("é", "agentId", "only ASCII letters and digits, got 'é'"),
+            ("a\u{7}", "agentId", "only ASCII letters and digits, got a control character"),
             ("user-42:chat.7_x", "sessionId", nil), ("x", "sessionId", "2 to 100 characters long, got 1"),
-            ("ü", "sessionId", "2 to 100 characters long, got 1"), ("日本", "sessionId", "only ASCII letters, digits"),
-            ("e\u{301}x", "sessionId", "only ASCII letters, digits"), (String(repeating: "a", count: 101), "sessionId", "got 101"),
+            ("ü", "sessionId", "2 to 100 characters long, got 1"), ("日本", "sessionId", "only ASCII letters, digits and the characters -.:_, got '日'"),
+            ("e\u{301}x", "sessionId", "only ASCII letters, digits and the characters -.:_, got 'e\u{301}'"), (String(repeating: "a", count: 101), "sessionId", "got 101"),
         ] as [(String, String, String?)]
     )
     func rules(value: String, field: String, problem: String?) {

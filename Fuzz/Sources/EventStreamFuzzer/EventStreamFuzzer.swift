@@ -1,27 +1,14 @@
 import EventStream
+import FuzzDriver
 import NIOCore
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
-/// Hands control to libFuzzer. SwiftPM gives every executable its own `main`, so the program calls
-/// libFuzzer's driver itself instead of linking libFuzzer's `main`.
+/// Runs libFuzzer over ``fuzzOne``.
 @main
 enum EventStreamFuzzer {
     static func main() {
-        var argc = CommandLine.argc
-        var argv = CommandLine.unsafeArgv
-        exit(fuzzerDriver(&argc, &argv, fuzzOne))
+        runLibFuzzer(fuzzOne)
     }
 }
-
-@_silgen_name("LLVMFuzzerRunDriver")
-func fuzzerDriver(
-    _ argc: UnsafeMutablePointer<CInt>,
-    _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>>,
-    _ callback: @convention(c) (UnsafePointer<UInt8>?, Int) -> CInt
-) -> CInt
 
 /// One fuzzing input, decoded twice: as raw stream bytes, and wrapped in a frame with correct
 /// checksums so that mutations reach the header parser instead of stopping at a CRC check.

@@ -1,28 +1,14 @@
 import BedrockAgentRuntime
 import Foundation
+import FuzzDriver
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
-/// libFuzzer over the request parser's byte-level half: ``StrictJSONParser``, which reads every
-/// request body before any field is looked at. SwiftPM gives every executable its own `main`, so
-/// the program calls libFuzzer's driver itself.
+/// Runs libFuzzer over ``fuzzOne``.
 @main
 enum RequestParserFuzzer {
     static func main() {
-        var argc = CommandLine.argc
-        var argv = CommandLine.unsafeArgv
-        exit(fuzzerDriver(&argc, &argv, fuzzOne))
+        runLibFuzzer(fuzzOne)
     }
 }
-
-@_silgen_name("LLVMFuzzerRunDriver")
-func fuzzerDriver(
-    _ argc: UnsafeMutablePointer<CInt>,
-    _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>>,
-    _ callback: @convention(c) (UnsafePointer<UInt8>?, Int) -> CInt
-) -> CInt
 
 /// Besides crashes, hangs (libFuzzer's `-timeout`) and memory errors, which the sanitizers catch,
 /// traps when a property fails:

@@ -174,13 +174,6 @@ struct ScenarioPlayer {
     }
 
     static func json(_ value: some Encodable) -> ByteBuffer {
-        ByteBuffer(bytes: try! self.encoder.encode(value))
+        ByteBuffer(bytes: try! JSONEncoder.sortedKeys.encode(value))
     }
-
-    /// Encoding has no mutable state, so one encoder serves every request.
-    private static let encoder: JSONEncoder = {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return encoder
-    }()
 }

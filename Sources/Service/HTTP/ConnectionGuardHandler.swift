@@ -1,4 +1,4 @@
-import CoreMetrics
+import Prometheus
 import NIOCore
 
 /// The first handler of every client connection, on its raw bytes: it bounds what a slow, silent

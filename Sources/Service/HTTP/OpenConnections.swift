@@ -1,4 +1,4 @@
-import CoreMetrics
+import Prometheus
 import Logging
 import NIOCore
 import Synchronization

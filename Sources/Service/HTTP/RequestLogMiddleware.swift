@@ -74,6 +74,10 @@ extension HTTPField.Name {
 
 /// Whole milliseconds since `start`.
 func milliseconds(since start: ContinuousClock.Instant) -> Int {
-    let elapsed = ContinuousClock.now - start
-    return Int(elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000)
+    (ContinuousClock.now - start).wholeMilliseconds
+}
+
+extension Duration {
+    /// The duration in whole milliseconds, rounded down: how logs report times.
+    var wholeMilliseconds: Int { Int(self / .milliseconds(1)) }
 }

@@ -1,6 +1,6 @@
 import AWSAccess
 import BedrockAgentRuntime
-import CoreMetrics
+import Prometheus
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -63,8 +63,8 @@ struct StatusRoutes: Sendable {
             router.refuseOtherMethods(on: RouterPath(path), serving: [.get])
         }
         router.get("/metrics") { _, _ in
-            self.metrics.activeStreams.record(self.streams.count)
-            self.metrics.openConnections.record(self.connections.count)
+            self.metrics.activeStreams.set(Int64(self.streams.count))
+            self.metrics.openConnections.set(Int64(self.connections.count))
             return Response(
                 status: .ok,
                 headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
@@ -115,22 +115,18 @@ struct StatusRoutes: Sendable {
                 )
             )
         )
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
         return Response(
             status: draining ? .serviceUnavailable : .ok,
             headers: [.contentType: "application/json", .cacheControl: "no-cache"],
-            body: ResponseBody(byteBuffer: ByteBuffer(bytes: try encoder.encode(health)))
+            body: ResponseBody(byteBuffer: ByteBuffer(bytes: try JSONEncoder.sortedKeys.encode(health)))
         )
     }
 
     private static func json(_ object: [String: JSONValue]) -> Response {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
         return Response(
             status: .ok,
             headers: [.contentType: "application/json"],
-            body: ResponseBody(byteBuffer: ByteBuffer(bytes: (try? encoder.encode(object)) ?? Data()))
+            body: ResponseBody(byteBuffer: ByteBuffer(bytes: (try? JSONEncoder.sortedKeys.encode(object)) ?? Data()))
         )
     }
 }

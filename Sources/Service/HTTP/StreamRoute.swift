@@ -1,5 +1,5 @@
 import BedrockAgentRuntime
-import CoreMetrics
+import Prometheus
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -125,19 +125,19 @@ struct StreamRoute: Sendable {
     }
 
     private static func record(_ summary: AgentStream.Summary, stream: AgentStream, metrics: ServiceMetrics, logger: Logger, debugMode: Bool) {
-        metrics.streamDuration.recordNanoseconds(TimeAmount(summary.duration).nanoseconds)
+        metrics.streamDuration.record(summary.duration)
         if let firstChunk = summary.timeToFirstChunk {
-            metrics.timeToFirstChunk.recordNanoseconds(TimeAmount(firstChunk).nanoseconds)
+            metrics.timeToFirstChunk.record(firstChunk)
         }
-        metrics.chunks.increment(by: summary.chunks)
+        metrics.chunks.increment(by: Int64(summary.chunks))
         var metadata: Logger.Metadata = [
             "chunks": .stringConvertible(summary.chunks),
             "content_length": .stringConvertible(summary.contentLength),
-            "duration_ms": .stringConvertible(Int(summary.duration / .milliseconds(1))),
+            "duration_ms": .stringConvertible(summary.duration.wholeMilliseconds),
             "attempts": .stringConvertible(summary.attempts),
         ]
         if let firstChunk = summary.timeToFirstChunk {
-            metadata["time_to_first_chunk_ms"] = .stringConvertible(Int(firstChunk / .milliseconds(1)))
+            metadata["time_to_first_chunk_ms"] = .stringConvertible(firstChunk.wholeMilliseconds)
         }
         if debugMode {
             metadata["answer"] = .string(stream.answerText)

@@ -1,79 +1,100 @@
-import CoreMetrics
 import Prometheus
 import Synchronization
 
 /// The service's metrics, in Prometheus form at `GET /metrics`: the original's "key metrics to
-/// monitor" (latency to first chunk and of whole streams, errors by type, active connections).
+/// monitor" (latency to first chunk and of whole streams, errors by type, active connections),
+/// each with its `# HELP` and `# TYPE` lines.
 ///
 /// Each instance has its own registry, so tests can run several services without a global
-/// bootstrap; every metric is registered once, as swift-prometheus requires.
+/// bootstrap; every metric is registered once, with one help text, as swift-prometheus requires.
 final class ServiceMetrics: Sendable {
     let registry: PrometheusCollectorRegistry
-    private let factory: PrometheusMetricsFactory
 
     /// Streams in flight, as of the last scrape.
-    let activeStreams: CoreMetrics.Gauge
+    let activeStreams: Gauge
     /// From the request to the first chunk line.
-    let timeToFirstChunk: CoreMetrics.Timer
+    let timeToFirstChunk: DurationHistogram
     /// From the request to the terminal line.
-    let streamDuration: CoreMetrics.Timer
+    let streamDuration: DurationHistogram
     /// Chunk lines written.
-    let chunks: CoreMetrics.Counter
+    let chunks: Counter
     /// InvokeAgent calls repeated after a retryable failure before the first event.
-    let upstreamRetries: CoreMetrics.Counter
+    let upstreamRetries: Counter
     /// Client connections open, as of the last scrape.
-    let openConnections: CoreMetrics.Gauge
+    let openConnections: Gauge
     /// Connections refused because `MAX_CONNECTIONS` were open (or the service had closed them all
     /// for shutdown).
-    let connectionsRefused: CoreMetrics.Counter
+    let connectionsRefused: Counter
     /// Connections closed because a request took over `REQUEST_READ_TIMEOUT_SECONDS` to arrive.
-    let requestReadTimeouts: CoreMetrics.Counter
+    let requestReadTimeouts: Counter
     /// Connections closed because their client read nothing for `IDLE_TIMEOUT_SECONDS`.
-    let writeStalls: CoreMetrics.Counter
+    let writeStalls: Counter
 
-    private let requestCounters = Mutex<[Int: CoreMetrics.Counter]>([:])
-    private let errorCounters = Mutex<[String: CoreMetrics.Counter]>([:])
+    /// The counters with a label value, made as each value is first seen, by metric and value.
+    private let labelledCounters = Mutex<[CounterKey: Counter]>([:])
+
+    private struct CounterKey: Hashable {
+        var name: String
+        var value: String
+    }
+
+    /// The help text of each labelled counter (one text a name, whatever its labels).
+    private static let labelledHelp = [
+        "http_requests_total": "HTTP requests answered, by status.",
+        "agent_stream_errors_total": "Streams that ended with an error line (or whose client left), by error code.",
+    ]
 
     init() {
         let registry = PrometheusCollectorRegistry()
-        var factory = PrometheusMetricsFactory(registry: registry)
         let latencyBuckets: [Duration] = [
             .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100),
             .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(2.5), .seconds(5), .seconds(10),
             .seconds(30), .seconds(60), .seconds(120), .seconds(300),
         ]
-        factory.defaultDurationHistogramBuckets = latencyBuckets
         self.registry = registry
-        self.factory = factory
-        self.activeStreams = CoreMetrics.Gauge(label: "agent_streams_active", factory: factory)
-        self.timeToFirstChunk = CoreMetrics.Timer(label: "agent_time_to_first_chunk_seconds", factory: factory)
-        self.streamDuration = CoreMetrics.Timer(label: "agent_stream_duration_seconds", factory: factory)
-        self.chunks = CoreMetrics.Counter(label: "agent_chunks_total", factory: factory)
-        self.upstreamRetries = CoreMetrics.Counter(label: "agent_upstream_retries_total", factory: factory)
-        self.openConnections = CoreMetrics.Gauge(label: "http_connections_open", factory: factory)
-        self.connectionsRefused = CoreMetrics.Counter(label: "http_connections_refused_total", factory: factory)
-        self.requestReadTimeouts = CoreMetrics.Counter(label: "http_request_read_timeouts_total", factory: factory)
-        self.writeStalls = CoreMetrics.Counter(label: "http_write_stalls_total", factory: factory)
+        self.activeStreams = registry.makeGauge(descriptor: Self.descriptor("agent_streams_active", help: "Streams in flight."))
+        self.timeToFirstChunk = registry.makeDurationHistogram(
+            descriptor: Self.descriptor("agent_time_to_first_chunk_seconds", help: "Time from the request to the stream's first chunk line."),
+            buckets: latencyBuckets
+        )
+        self.streamDuration = registry.makeDurationHistogram(
+            descriptor: Self.descriptor("agent_stream_duration_seconds", help: "Time from the request to the stream's terminal line."),
+            buckets: latencyBuckets
+        )
+        self.chunks = registry.makeCounter(descriptor: Self.descriptor("agent_chunks_total", help: "Chunk lines written."))
+        self.upstreamRetries = registry.makeCounter(descriptor: Self.descriptor("agent_upstream_retries_total", help: "InvokeAgent calls repeated after a retryable failure before the first event."))
+        self.openConnections = registry.makeGauge(descriptor: Self.descriptor("http_connections_open", help: "Client connections open."))
+        self.connectionsRefused = registry.makeCounter(descriptor: Self.descriptor("http_connections_refused_total", help: "Connections refused because MAX_CONNECTIONS were open or the service was shutting down."))
+        self.requestReadTimeouts = registry.makeCounter(descriptor: Self.descriptor("http_request_read_timeouts_total", help: "Connections closed because a request took over REQUEST_READ_TIMEOUT_SECONDS to arrive."))
+        self.writeStalls = registry.makeCounter(descriptor: Self.descriptor("http_write_stalls_total", help: "Connections closed because their client read nothing for IDLE_TIMEOUT_SECONDS."))
     }
 
     /// Counts a finished HTTP request by status.
     func countRequest(status: Int) {
-        self.requestCounters.withLock { counters in
-            if let counter = counters[status] { return counter }
-            let counter = CoreMetrics.Counter(label: "http_requests_total", dimensions: [("status", String(status))], factory: self.factory)
-            counters[status] = counter
-            return counter
-        }.increment()
+        self.counter("http_requests_total", label: "status", value: String(status)).increment()
     }
 
     /// Counts a stream that ended with an error line (or a client that went away).
     func countError(code: String) {
-        self.errorCounters.withLock { counters in
-            if let counter = counters[code] { return counter }
-            let counter = CoreMetrics.Counter(label: "agent_stream_errors_total", dimensions: [("error_code", code)], factory: self.factory)
-            counters[code] = counter
+        self.counter("agent_stream_errors_total", label: "error_code", value: code).increment()
+    }
+
+    private func counter(_ name: String, label: String, value: String) -> Counter {
+        self.labelledCounters.withLock { counters in
+            let key = CounterKey(name: name, value: value)
+            if let counter = counters[key] { return counter }
+            let descriptor = Self.descriptor(name, help: Self.labelledHelp[name] ?? "")
+            let counter = self.registry.makeCounter(descriptor: descriptor, labels: [(label, value)])
+            counters[key] = counter
             return counter
-        }.increment()
+        }
+    }
+
+    /// `name` as swift-prometheus describes it: the part after the last `_` is the unit
+    /// (`total`, `seconds`, `active`, `open`).
+    private static func descriptor(_ name: String, help: String) -> MetricNameDescriptor {
+        let unit = name.lastIndex(of: "_")!
+        return MetricNameDescriptor(metricName: String(name[..<unit]), unitName: String(name[name.index(after: unit)...]), helpText: help)
     }
 
     /// The Prometheus text exposition of every metric.

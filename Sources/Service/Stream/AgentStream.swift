@@ -1,5 +1,5 @@
 import BedrockAgentRuntime
-import CoreMetrics
+import Prometheus
 import EventStream
 import Foundation
 import Hummingbird

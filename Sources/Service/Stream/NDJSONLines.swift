@@ -98,9 +98,7 @@ enum NDJSONLines {
 
     /// The rare structured fields (citations, invocation inputs, files), with sorted keys.
     private static func writeJSON(_ value: some Encodable, to buffer: inout ByteBuffer) {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         // These values were decoded from JSON a moment ago, so they always encode.
-        buffer.writeBytes((try? encoder.encode(value)) ?? Data("null".utf8))
+        buffer.writeBytes((try? JSONEncoder.sortedKeys.encode(value)) ?? Data("null".utf8))
     }
 }

@@ -62,7 +62,7 @@ struct StreamRequest: Sendable, Equatable {
         self.target = InvokeAgentTarget(
             agentId: agentId,
             agentAliasId: try reader.string("agent_alias_id") ?? configuration.defaultAgentAliasId,
-            sessionId: try reader.string("session_id") ?? UUID.systemRandom().uuidString
+            sessionId: try reader.string("session_id") ?? UUID.systemRandom().uuidString.lowercased()
         )
         try Self.check(self.target.agentId, "agent_id", .agentId)
         try Self.check(self.target.agentAliasId, "agent_alias_id", .agentAliasId)
