@@ -111,6 +111,24 @@ struct ErrorTableTests {
         }
     }
 
+    @Test(
+        "a retry starts afresh: no byte of the broken attempt, and the first-event limit again, not the idle one",
+        arguments: ["60", "0.4"]
+    )
+    func retryStartsAfresh(idleTimeout: String) async throws {
+        // The first attempt sends the first byte of 'é', then drops; the retry is silent for
+        // 600 ms, then answers. Before, the answer began with U+FFFD (the stale byte) or, with an
+        // idle limit under 600 ms, the stream ended in idle_timeout.
+        try await withService(environment: ["IDLE_TIMEOUT_SECONDS": idleTimeout]) { service in
+            let result = try await service.stream(agent: "RETRYSPLIT")
+            result.checkInvariants()
+            #expect(result.last?["type"] == .string("completion"), "\(result.body)")
+            #expect(result.last?["final_content"] == .string("Answered on the retry."))
+            #expect(result.lines.first { $0["type"] == .string("chunk") }?["content"] == .string("Answered on the retry."))
+            #expect(service.mock.statistics.invocations == 2)
+        }
+    }
+
     @Test("UPSTREAM_MAX_ATTEMPTS=1 turns retries off")
     func noRetries() async throws {
         try await withService(environment: ["UPSTREAM_MAX_ATTEMPTS": "1"]) { service in

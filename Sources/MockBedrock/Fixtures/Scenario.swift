@@ -10,6 +10,15 @@ struct Scenario: Decodable, Sendable {
     var httpError: HTTPError?
     /// What the stream carries, in order.
     var steps: [Step]
+    /// Other steps for the first calls, before ``steps`` play (for retry tests: a first attempt
+    /// that breaks, then an answer).
+    var firstSteps: FirstSteps?
+
+    struct FirstSteps: Decodable, Sendable {
+        /// How many of the first calls for this agent play these steps.
+        var times: Int
+        var steps: [Step]
+    }
 
     struct HTTPError: Decodable, Sendable {
         /// The `x-amzn-ErrorType`, e.g. `ThrottlingException`.

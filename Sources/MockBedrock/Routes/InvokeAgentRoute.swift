@@ -84,15 +84,18 @@ struct InvokeAgentRoute: Sendable {
             }
         case .scripted(let scenario):
             var start = 0
+            var steps = scenario.steps
             if input.sessionState?.returnControlInvocationResults != nil {
                 switch self.state.resume(session: target.sessionId, agentId: target.agentId, invocationId: input.sessionState?.invocationId) {
                 case .success(let resumeAt): start = resumeAt
                 case .failure(let refusal): throw AWSErrorResponse(.validation, refusal.message)
                 }
-            } else if let failure = scenario.httpError, self.state.shouldFail(agentId: target.agentId, times: failure.times) {
+            } else if let failure = scenario.httpError, self.state.isAmongFirstCalls(of: target.agentId, times: failure.times) {
                 throw AWSErrorResponse(status: failure.resolvedStatus, type: failure.type, message: failure.message)
+            } else if let first = scenario.firstSteps, self.state.isAmongFirstCalls(of: target.agentId + " firstSteps", times: first.times) {
+                steps = first.steps
             }
-            let player = ScenarioPlayer(steps: scenario.steps, start: start, streamFinalResponse: streamsChunks, enableTrace: tracing)
+            let player = ScenarioPlayer(steps: steps, start: start, streamFinalResponse: streamsChunks, enableTrace: tracing)
             return self.play(player, headers: headers, target: target, context: context)
         }
     }

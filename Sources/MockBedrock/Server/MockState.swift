@@ -30,7 +30,7 @@ final class MockState: Sendable {
 
     private struct Memory {
         var pauses: [String: Pause] = [:]
-        var failures: [String: Int] = [:]
+        var firstCalls: [String: Int] = [:]
         var issued: [String: AWSCredentials] = [:]
         var statistics = Statistics()
     }
@@ -90,16 +90,16 @@ final class MockState: Sendable {
         }
     }
 
-    // MARK: Scripted failures
+    // MARK: Scripted first calls
 
-    /// Whether the call of `agentId` that is arriving now should fail, for an agent scripted to fail
-    /// its first `times` calls (`nil`: every call).
-    func shouldFail(agentId: String, times: Int?) -> Bool {
+    /// Whether the call arriving now is among the first `times` of `key` (an agent id, for an
+    /// agent scripted to fail or break its first calls; `nil`: every call is).
+    func isAmongFirstCalls(of key: String, times: Int?) -> Bool {
         guard let times else { return true }
         return self.memory.withLock { memory in
-            let failed = memory.failures[agentId, default: 0]
-            guard failed < times else { return false }
-            memory.failures[agentId] = failed + 1
+            let seen = memory.firstCalls[key, default: 0]
+            guard seen < times else { return false }
+            memory.firstCalls[key] = seen + 1
             return true
         }
     }

@@ -153,6 +153,9 @@ final class AgentStream: @unchecked Sendable {
     private func pumpUpstream(to writer: inout any ResponseBodyWriter) async {
         while true {
             self.attempts += 1
+            if self.attempts > 1 {
+                self.startRetry()
+            }
             let failure: StreamFailure
             do {
                 try await self.client.invoke(
@@ -183,6 +186,16 @@ final class AgentStream: @unchecked Sendable {
                 return
             }
         }
+    }
+
+    /// A retry starts afresh: what the attempt before it read is forgotten. Retries happen only
+    /// while nothing was forwarded, but an attempt may have read events that forward nothing (the
+    /// first bytes of a character, an unknown event): their bytes must not start the retried
+    /// answer, and the retry waits for its first event under the first-event limit, not the idle one.
+    @inline(never)
+    private func startRetry() {
+        self.utf8 = UTF8StreamDecoder()
+        self.controller.retryStarted()
     }
 
     /// How long to wait before retrying after `failure`, logged and counted; `nil` when the

@@ -114,6 +114,18 @@ final class StreamController: Sendable {
         }
     }
 
+    /// A retry of the upstream call begins: until its first event, the first-event limit applies
+    /// again (counted from the stream's start, as the client has waited since then).
+    func retryStarted() {
+        let running = self.state.withLock { state in
+            state.sawEvent = false
+            return state.reason == nil && !state.finished
+        }
+        if running {
+            self.schedule(at: self.started + TimeAmount(min(self.timeouts.firstEvent, self.timeouts.total)))
+        }
+    }
+
     /// Stops the stream for `reason`, unless it already stopped or finished.
     func stop(_ reason: StreamFailure.Kind) {
         let (waiter, onStop, writing) = self.state.withLock {
