@@ -52,7 +52,7 @@ interop: python-deps
 # Hostile clients (raw sockets: slow, silent, stalled, malformed, too many) against the debug
 # service and MockBedrock binaries that `swift build` made.
 hardening: python-deps
-	SERVICE_BIN_DIR=.build/debug $(PYTHON) -m pytest -q -p no:cacheprovider Tests/Hardening
+	SERVICE_BIN_DIR=$(CURDIR)/.build/debug $(PYTHON) -m pytest -q -p no:cacheprovider Tests/Hardening
 
 # The deployment files, checked offline: hadolint, docker compose config, cfn-lint, botocore.
 lint:

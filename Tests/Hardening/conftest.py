@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-BIN = Path(os.environ.get("SERVICE_BIN_DIR", ROOT / ".build/debug"))
+BIN = Path(os.environ.get("SERVICE_BIN_DIR", ROOT / ".build/debug")).resolve()
 KEY_ID, SECRET = "AKIDHARDENING", "hardening/secret/key"
 
 
