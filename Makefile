@@ -4,7 +4,7 @@ SWIFT ?= swift
 PYTHON ?= python3
 FUZZ_SECONDS ?= 300
 
-.PHONY: all deps python-deps build release test interop hardening lint dev run bench fuzz clean
+.PHONY: all deps python-deps build release test interop hardening lint format dev run bench fuzz clean
 
 all: build
 
@@ -54,9 +54,16 @@ interop: python-deps
 hardening: python-deps
 	SERVICE_BIN_DIR=$(CURDIR)/.build/debug $(PYTHON) -m pytest -q -p no:cacheprovider Tests/Hardening
 
-# The deployment files, checked offline: hadolint, docker compose config, cfn-lint, botocore.
+# The Swift sources against .swift-format (swift-format, in the toolchain), then the deployment
+# files, checked offline: hadolint, docker compose config, cfn-lint, botocore.
+SWIFT_SOURCES = Sources Tests Fuzz/Sources Package.swift Fuzz/Package.swift
 lint:
+	$(SWIFT) format lint --strict --recursive $(SWIFT_SOURCES)
 	bash deploy/lint.sh
+
+# Rewrites the Swift sources in the project's style.
+format:
+	$(SWIFT) format --in-place --recursive $(SWIFT_SOURCES)
 
 # MockBedrock and the service wired to it, as `docker compose up` does, without Docker.
 DEV_ENV = AWS_ENDPOINT_URL=http://127.0.0.1:4566 AWS_REGION=us-east-1 \

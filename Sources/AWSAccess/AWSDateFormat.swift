@@ -21,7 +21,8 @@ public enum AWSDateFormat {
     public static func iso8601(_ date: Date, withMilliseconds: Bool = false) -> String {
         let (day, seconds) = Self.split(date)
         let (year, month, dayOfMonth) = Self.civil(fromDays: day)
-        var text = Self.digits(year, 4) + "-" + Self.digits(month, 2) + "-" + Self.digits(dayOfMonth, 2) + "T"
+        var text =
+            Self.digits(year, 4) + "-" + Self.digits(month, 2) + "-" + Self.digits(dayOfMonth, 2) + "T"
             + Self.digits(seconds / 3600, 2) + ":" + Self.digits(seconds / 60 % 60, 2) + ":" + Self.digits(seconds % 60, 2)
         if withMilliseconds {
             let milliseconds = Int((date.timeIntervalSince1970 - date.timeIntervalSince1970.rounded(.down)) * 1000)

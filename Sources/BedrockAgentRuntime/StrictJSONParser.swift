@@ -57,7 +57,8 @@ public struct StrictJSONParser {
         let result: Result<JSONValue, Error> =
             bytes.withContiguousStorageIfAvailable { buffer in
                 Result { () throws(Error) in try Self.parse(UnsafeRawBufferPointer(buffer), limits: limits) }
-            } ?? Array(bytes).withUnsafeBytes { buffer in
+            }
+            ?? Array(bytes).withUnsafeBytes { buffer in
                 Result { () throws(Error) in try Self.parse(buffer, limits: limits) }
             }
         return try result.get()
@@ -435,7 +436,9 @@ public struct StrictJSONParser {
                 continue
             case .key(let key?):
                 let short = Self.shortened(key)
-                let plain = !short.isEmpty && short.utf8.allSatisfy { $0 < 0x80 && ($0 == UInt8(ascii: "_") || Character(Unicode.Scalar($0)).isLetter || Self.isDigit($0)) }
+                let plain =
+                    !short.isEmpty
+                    && short.utf8.allSatisfy { $0 < 0x80 && ($0 == UInt8(ascii: "_") || Character(Unicode.Scalar($0)).isLetter || Self.isDigit($0)) }
                 text += plain ? (text.isEmpty ? short : "." + short) : "[\"\(short)\"]"
             case .index(let index):
                 text += "[\(index)]"

@@ -1,4 +1,5 @@
 import Foundation
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -60,7 +61,9 @@ final class BenchmarkProcesses: @unchecked Sendable {
     func checkRunning() throws {
         for (name, process, port) in [("MockBedrock", self.mock, Self.mockPort), ("the service", self.service, Self.servicePort)]
         where !process.isRunning {
-            throw ProcessExited(description: "\(name) exited at start (status \(process.terminationStatus)); is port \(port) taken by an earlier run?")
+            throw ProcessExited(
+                description: "\(name) exited at start (status \(process.terminationStatus)); is port \(port) taken by an earlier run?"
+            )
         }
     }
 

@@ -228,7 +228,8 @@ struct LoadBenchmark: AsyncParsableCommand {
 
         var summary: String {
             let milliseconds = { String(format: "%.2f ms", $0) }
-            var text = "added time to first chunk, c1, \(self.pairs) alternating pairs of 100 x 20 B: direct p50 \(milliseconds(self.directP50Ms)), "
+            var text =
+                "added time to first chunk, c1, \(self.pairs) alternating pairs of 100 x 20 B: direct p50 \(milliseconds(self.directP50Ms)), "
                 + "service p50 \(milliseconds(self.serviceP50Ms)), added p50 \(milliseconds(self.addedP50Ms))"
             if let firstError = self.firstError {
                 text += "; \(self.errors) pairs failed (\(firstError))"
@@ -346,7 +347,11 @@ struct LoadBenchmark: AsyncParsableCommand {
     }
 
     static func mockConnections(_ client: HTTPClient) async -> Int? {
-        guard let response = try? await client.execute(HTTPClientRequest(url: "http://127.0.0.1:\(BenchmarkProcesses.mockPort)/_mock/stats"), timeout: .seconds(10)),
+        guard
+            let response = try? await client.execute(
+                HTTPClientRequest(url: "http://127.0.0.1:\(BenchmarkProcesses.mockPort)/_mock/stats"),
+                timeout: .seconds(10)
+            ),
             let body = try? await response.body.collect(upTo: 1 << 16),
             let stats = try? JSONSerialization.jsonObject(with: Data(buffer: body)) as? [String: Any]
         else { return nil }

@@ -255,7 +255,14 @@ struct StreamChecker {
     }
 
     func failed(_ problem: String) -> StreamMeasurement {
-        StreamMeasurement(ok: false, problem: problem, timeToFirstChunk: nil, duration: ContinuousClock.now - self.start, chunkLines: self.chunks, gaps: [])
+        StreamMeasurement(
+            ok: false,
+            problem: problem,
+            timeToFirstChunk: nil,
+            duration: ContinuousClock.now - self.start,
+            chunkLines: self.chunks,
+            gaps: []
+        )
     }
 
     func result() -> StreamMeasurement {

@@ -52,7 +52,13 @@ struct RequestParsingBenchmark: ParsableCommand {
         return [
             ("arrays nested to the limit (32), repeated", self.body(repeating: deepest + ",")),
             ("as many values as allowed, nested to the limit", self.atValueLimit(deepest + ",", values: 30)),
-            ("as many values as allowed: long escaped keys", self.atValueLimit(#"{"\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9": 1.5e-300},"#, values: 2)),
+            (
+                "as many values as allowed: long escaped keys",
+                self.atValueLimit(
+                    #"{"\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9": 1.5e-300},"#,
+                    values: 2
+                )
+            ),
             ("arrays nested past the limit", self.body(repeating: String(repeating: "[", count: 1_000))),
             ("one object of short distinct keys", self.objectOfKeys()),
             ("empty objects and arrays", self.body(repeating: "{},[],")),

@@ -1,9 +1,10 @@
+import NIOCore
+
 #if canImport(Glibc)
 import Glibc
 #else
 import Darwin
 #endif
-import NIOCore
 
 /// The type byte that precedes each header value on the wire.
 enum EventStreamWireType: UInt8 {

@@ -19,7 +19,9 @@ struct Inspect: ParsableCommand {
             throw ValidationError("cannot read \(self.file): \(error.localizedDescription)")
         }
         let report = Self.report(ByteBuffer(bytes: bytes))
-        report.lines.forEach { print($0) }
+        for line in report.lines {
+            print(line)
+        }
         if !report.isClean {
             throw ExitCode.failure
         }

@@ -72,7 +72,7 @@ struct ServiceApplication: Sendable {
             upstream: self.upstream,
             metrics: self.metrics
         )
-            .register(on: router)
+        .register(on: router)
         StatusRoutes(
             configuration: self.configuration,
             credentialSource: self.credentials.source.name,

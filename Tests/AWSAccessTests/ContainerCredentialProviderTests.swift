@@ -47,7 +47,9 @@ struct ContainerCredentialProviderTests {
                     variables: ["AWS_CONTAINER_CREDENTIALS_FULL_URI": server.baseURL + "/creds", "AWS_CONTAINER_AUTHORIZATION_TOKEN": "Basic abc"],
                     homeDirectory: nil
                 )
-                let provider = try #require(try ContainerCredentialProvider(environment: environment, httpClient: client, configuration: Self.configuration(server)))
+                let provider = try #require(
+                    try ContainerCredentialProvider(environment: environment, httpClient: client, configuration: Self.configuration(server))
+                )
                 _ = try await provider.credentials()
                 #expect(server.requests.first?.headers.first(name: "Authorization") == "Basic abc")
             }
@@ -69,7 +71,9 @@ struct ContainerCredentialProviderTests {
                         ],
                         homeDirectory: nil
                     )
-                    let provider = try #require(try ContainerCredentialProvider(environment: environment, httpClient: client, configuration: Self.configuration(server)))
+                    let provider = try #require(
+                        try ContainerCredentialProvider(environment: environment, httpClient: client, configuration: Self.configuration(server))
+                    )
                     _ = try await provider.credentials()
                     try writeFile(tokenFile, "rotated-token")
                     _ = try await provider.credentials()

@@ -34,7 +34,13 @@ struct InstanceMetadataCredentialProviderTests {
     func tokenFlow() async throws {
         try await TestHTTPServer.withServer(Self.imds()) { server in
             try await withHTTPClient { client in
-                let provider = try #require(try InstanceMetadataCredentialProvider(environment: Self.environment(server), httpClient: client, configuration: .init(timeout: .seconds(10))))
+                let provider = try #require(
+                    try InstanceMetadataCredentialProvider(
+                        environment: Self.environment(server),
+                        httpClient: client,
+                        configuration: .init(timeout: .seconds(10))
+                    )
+                )
                 let credentials = try await provider.credentials()
                 #expect(credentials.accessKeyID == TestKeys.accessKeyID)
                 #expect(credentials.sessionToken == TestKeys.sessionToken)
@@ -72,7 +78,13 @@ struct InstanceMetadataCredentialProviderTests {
     func noRole() async throws {
         try await TestHTTPServer.withServer(Self.imds(role: "")) { server in
             try await withHTTPClient { client in
-                let provider = try #require(try InstanceMetadataCredentialProvider(environment: Self.environment(server), httpClient: client, configuration: .init(timeout: .seconds(10))))
+                let provider = try #require(
+                    try InstanceMetadataCredentialProvider(
+                        environment: Self.environment(server),
+                        httpClient: client,
+                        configuration: .init(timeout: .seconds(10))
+                    )
+                )
                 let error = try await #require(throws: AWSAccessError.unexpectedStatus) { try await provider.credentials() }
                 #expect(error.detail.contains("role"))
                 #expect(error.detail.contains("404"))
@@ -85,7 +97,13 @@ struct InstanceMetadataCredentialProviderTests {
         let document = #"{"Code":"AssumeRoleUnauthorizedAccess","Message":"EC2 cannot assume the role"}"#
         try await TestHTTPServer.withServer(Self.imds(credentials: document)) { server in
             try await withHTTPClient { client in
-                let provider = try #require(try InstanceMetadataCredentialProvider(environment: Self.environment(server), httpClient: client, configuration: .init(timeout: .seconds(10))))
+                let provider = try #require(
+                    try InstanceMetadataCredentialProvider(
+                        environment: Self.environment(server),
+                        httpClient: client,
+                        configuration: .init(timeout: .seconds(10))
+                    )
+                )
                 let error = try await #require(throws: AWSAccessError.requestRejected) { try await provider.credentials() }
                 #expect(error.detail.contains("AssumeRoleUnauthorizedAccess"))
             }

@@ -43,7 +43,9 @@ struct DecoderTests {
         var rng = SplitMix64(seed: 7)
         let pieces = stream.randomPieces(using: &rng, maximumPiece: 9)
         let source = AsyncStream<ByteBuffer> { continuation in
-            pieces.forEach { continuation.yield($0) }
+            for piece in pieces {
+                continuation.yield(piece)
+            }
             continuation.finish()
         }
         var texts: [String] = []

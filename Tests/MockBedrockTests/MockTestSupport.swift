@@ -2,8 +2,8 @@ import AWSAccess
 import AsyncHTTPClient
 import BedrockAgentRuntime
 import EventStream
-import Logging
 import Foundation
+import Logging
 import NIOCore
 import NIOFoundationCompat
 import NIOHTTP1
@@ -92,7 +92,14 @@ struct MockClient: Sendable {
     ) async throws -> InvokeResult {
         try await self.read(
             self.request(
-                agent: agent, alias: alias, session: session, input, credentials: credentials, region: region, date: date, rawPath: rawPath
+                agent: agent,
+                alias: alias,
+                session: session,
+                input,
+                credentials: credentials,
+                region: region,
+                date: date,
+                rawPath: rawPath
             )
         )
     }
@@ -172,5 +179,3 @@ func xmlValue(_ name: String, in xml: String) -> String? {
     }
     return String(xml[start.upperBound..<end.lowerBound])
 }
-
-

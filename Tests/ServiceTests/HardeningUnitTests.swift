@@ -12,7 +12,11 @@ import Testing
 @Suite("Connection limits in the configuration")
 struct ConnectionLimitConfigurationTests {
     private func configuration(_ variables: [String: String], openFiles: Int) throws(ConfigurationError) -> ServiceConfiguration {
-        try ServiceConfiguration(environment: variables.merging(["AWS_EC2_METADATA_DISABLED": "true"]) { a, _ in a }, homeDirectory: nil, openFileLimit: openFiles)
+        try ServiceConfiguration(
+            environment: variables.merging(["AWS_EC2_METADATA_DISABLED": "true"]) { a, _ in a },
+            homeDirectory: nil,
+            openFileLimit: openFiles
+        )
     }
 
     @Test("MAX_CONNECTIONS defaults to half of what the descriptor reserve leaves", arguments: [(256, 96), (1_024, 480), (65_535, 32_735)])
@@ -58,7 +62,9 @@ struct UpstreamHealthTests {
     @Test("failures that are the request's own say nothing of the upstream")
     func requestsOwnFailures() {
         let health = UpstreamHealth()
-        for kind: StreamFailure.Kind in [.clientDisconnected, .bedrock(.validation), .bedrock(.resourceNotFound), .streamTimeout, .serverShuttingDown] {
+        for kind: StreamFailure.Kind in [
+            .clientDisconnected, .bedrock(.validation), .bedrock(.resourceNotFound), .streamTimeout, .serverShuttingDown,
+        ] {
             health.record(.failure(StreamFailure(kind, detail: "")))
         }
         #expect(health.report() == .init(lastErrorCode: nil, lastErrorDate: nil, consecutiveFailures: 0, failing: false))
@@ -85,7 +91,10 @@ struct LogLineLengthTests {
 @Suite("HTTPMessagePolicyHandler")
 struct HTTPMessagePolicyHandlerTests {
     private func channel() throws -> EmbeddedChannel {
-        let guardHandler = ConnectionGuardHandler(limits: .init(requestReadTimeout: .seconds(10), writeStallTimeout: .seconds(10)), metrics: ServiceMetrics())
+        let guardHandler = ConnectionGuardHandler(
+            limits: .init(requestReadTimeout: .seconds(10), writeStallTimeout: .seconds(10)),
+            metrics: ServiceMetrics()
+        )
         let channel = EmbeddedChannel()
         try channel.pipeline.syncOperations.addHandlers([guardHandler, HTTPMessagePolicyHandler(guardHandler: guardHandler)])
         try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 8000)).wait()

@@ -66,7 +66,8 @@ struct OperationsTests {
             let started = try #require(lines.first { $0.contains("Request started") })
             #expect(
                 started.wholeMatch(
-                    of: /\d{4}-\d\d-\d\d \d\d:\d\d:\d\d - app - INFO - Request started - \{"request_id": "abc-123", "method": "POST", "url": "\/api\/agent\/stream"\}/
+                    of:
+                        /\d{4}-\d\d-\d\d \d\d:\d\d:\d\d - app - INFO - Request started - \{"request_id": "abc-123", "method": "POST", "url": "\/api\/agent\/stream"\}/
                 ) != nil,
                 "\(started)"
             )
@@ -77,7 +78,10 @@ struct OperationsTests {
             #expect(completed.contains(#""time_to_first_chunk_ms": "#))
             #expect(completed.contains(#""duration_ms": "#))
             #expect(lines.contains { $0.contains("Request completed") && $0.contains(#""status": 200"#) })
-            #expect(!service.logLines.value.contains { $0.contains("secret prompt") || $0.contains("How can I help") }, "no prompts or answers without DEBUG_MODE")
+            #expect(
+                !service.logLines.value.contains { $0.contains("secret prompt") || $0.contains("How can I help") },
+                "no prompts or answers without DEBUG_MODE"
+            )
         }
     }
 
@@ -126,9 +130,11 @@ struct OperationsTests {
             #expect(metrics.body.contains("# HELP http_requests_total HTTP requests answered, by status."))
             #expect(metrics.body.contains("# TYPE agent_stream_duration_seconds histogram"))
             // Every metric has its help and type lines.
-            let names = Set(metrics.body.split(separator: "\n").filter { !$0.hasPrefix("#") }.compactMap { line in
-                line.split(whereSeparator: { $0 == "{" || $0 == " " }).first.map { String($0) }
-            }.map { $0.replacing(/_(bucket|sum|count)$/, with: "") })
+            let names = Set(
+                metrics.body.split(separator: "\n").filter { !$0.hasPrefix("#") }.compactMap { line in
+                    line.split(whereSeparator: { $0 == "{" || $0 == " " }).first.map { String($0) }
+                }.map { $0.replacing(/_(bucket|sum|count)$/, with: "") }
+            )
             for name in names {
                 #expect(metrics.body.contains("# HELP \(name) "), "\(name) has help")
                 #expect(metrics.body.contains("# TYPE \(name) "), "\(name) has a type")
@@ -198,7 +204,8 @@ struct OperationsTests {
                 var received = ""
                 for agent in ["HELLO", "CITED", "HELLO"] {
                     let body = #"{"input_text": "Hi", "agent_id": "\#(agent)"}"#
-                    let head = "POST /api/agent/stream HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n"
+                    let head =
+                        "POST /api/agent/stream HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n"
                     try await outbound.write(ByteBuffer(string: head + body))
                     // A chunked response ends with its empty last chunk.
                     while !received.contains("\r\n0\r\n\r\n"), let piece = try await responses.next() {

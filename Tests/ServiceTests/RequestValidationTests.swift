@@ -30,7 +30,10 @@ struct RequestValidationTests {
         (#"{"input_text": "Hi", "agent_id": "HELLO", "memory_id": "m"}"#, "invalid_request", "memory_id"),
         (#"{"input_text": "Hi", "agent_id": "HELLO", "stream_final_response": 1}"#, "invalid_request", "stream_final_response"),
         (#"{"agent_id": "RETCTRL", "return_control_invocation_results": [{}]}"#, "invalid_request", "invocation_id"),
-        (#"{"agent_id": "RETCTRL", "invocation_id": "x", "return_control_invocation_results": []}"#, "invalid_request", "return_control_invocation_results"),
+        (
+            #"{"agent_id": "RETCTRL", "invocation_id": "x", "return_control_invocation_results": []}"#, "invalid_request",
+            "return_control_invocation_results"
+        ),
         (#"{"input_text": "Hi", "agent_id": "HELLO", "invocation_id": "x"}"#, "invalid_request", "return_control_invocation_results"),
     ]
 

@@ -18,7 +18,6 @@ let fixturesFolder = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
 let sharedFixtures = Result { try FixtureStore.load(from: fixturesFolder) }
 let mockCredentials = AWSCredentials(accessKeyID: "AKIDSERVICETEST", secretAccessKey: "service/test/secret")
 
-
 /// A running service wired to its own in-process MockBedrock, and what a test needs of both.
 struct TestService: Sendable {
     let port: Int
@@ -45,7 +44,12 @@ struct TestService: Sendable {
         try await self.stream(#"{"input_text": "Hello", "agent_id": "\#(agent)"\#(extra)}"#)
     }
 
-    func request(_ body: String, method: HTTPMethod = .POST, path: String = "/api/agent/stream", headers: [(String, String)] = [("Content-Type", "application/json")]) -> HTTPClientRequest {
+    func request(
+        _ body: String,
+        method: HTTPMethod = .POST,
+        path: String = "/api/agent/stream",
+        headers: [(String, String)] = [("Content-Type", "application/json")]
+    ) -> HTTPClientRequest {
         var request = HTTPClientRequest(url: self.baseURL + path)
         request.method = method
         for (name, value) in headers {
@@ -92,7 +96,11 @@ struct StreamResult: Sendable {
         for (index, line) in lines.enumerated() {
             #expect(line["done"] == .bool(index == lines.count - 1), "done on line \(index)", sourceLocation: sourceLocation)
             let timestamp = line["timestamp"]?.stringValue ?? ""
-            #expect(timestamp.wholeMatch(of: /\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z/) != nil, "timestamp \(timestamp)", sourceLocation: sourceLocation)
+            #expect(
+                timestamp.wholeMatch(of: /\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z/) != nil,
+                "timestamp \(timestamp)",
+                sourceLocation: sourceLocation
+            )
         }
     }
 }
@@ -160,4 +168,3 @@ func withService<T: Sendable>(
         return try result.get()
     }
 }
-

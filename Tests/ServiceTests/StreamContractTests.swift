@@ -1,8 +1,8 @@
+import AsyncHTTPClient
 import BedrockAgentRuntime
 import Foundation
 import NIOCore
 import NIOHTTP1
-import AsyncHTTPClient
 import Testing
 
 @testable import MockBedrock
@@ -26,7 +26,9 @@ struct StreamContractTests {
             #expect(lines[0]["agent_id"] == .string("HELLO"))
             #expect(lines[0]["agent_alias_id"] == .string("TSTALIASID"))
             #expect(lines[0]["request_id"] == .string(requestId))
-            #expect(lines[1...4].map { $0["content"]?.stringValue } == ["Hello! ", "I am MockBedrock, ", "an offline Bedrock agent. ", "How can I help?"])
+            #expect(
+                lines[1...4].map { $0["content"]?.stringValue } == ["Hello! ", "I am MockBedrock, ", "an offline Bedrock agent. ", "How can I help?"]
+            )
             #expect(lines[2]["accumulated_content"] == .string("Hello! I am MockBedrock, "))
             #expect(lines[1]["citations"] == nil)
             #expect(lines[5]["final_content"] == .string("Hello! I am MockBedrock, an offline Bedrock agent. How can I help?"))

@@ -37,9 +37,12 @@ struct UTF8StreamDecoderTests {
         #expect(self.decode(bytes.map { [$0] }) == bytes, "byte by byte")
     }
 
-    @Test("invalid bytes become U+FFFD as String(decoding:) would", arguments: [
-        [0xFF], [0xC3], [0xE2, 0x82], [0xED, 0xA0, 0x80], [0xF0, 0x9F, 0x98], [0xC0, 0xAF], [0x61, 0x80, 0x62], [0xF4, 0x90, 0x80, 0x80],
-    ] as [[UInt8]])
+    @Test(
+        "invalid bytes become U+FFFD as String(decoding:) would",
+        arguments: [
+            [0xFF], [0xC3], [0xE2, 0x82], [0xED, 0xA0, 0x80], [0xF0, 0x9F, 0x98], [0xC0, 0xAF], [0x61, 0x80, 0x62], [0xF4, 0x90, 0x80, 0x80],
+        ] as [[UInt8]]
+    )
     func invalid(bytes: [UInt8]) {
         let expected = Array(String(decoding: bytes, as: UTF8.self).utf8)
         #expect(self.decode([bytes]) == expected)
@@ -59,7 +62,10 @@ struct UTF8StreamDecoderTests {
 
 @Suite("JSON text")
 struct JSONTextTests {
-    @Test("escaping round-trips through a JSON parser", arguments: ["plain", "quote \" and \\ backslash", "lines\nand\ttabs\r", "\u{0}\u{1}\u{1F}", "ünïcödé 😀", "</script>"])
+    @Test(
+        "escaping round-trips through a JSON parser",
+        arguments: ["plain", "quote \" and \\ backslash", "lines\nand\ttabs\r", "\u{0}\u{1}\u{1F}", "ünïcödé 😀", "</script>"]
+    )
     func roundTrip(text: String) throws {
         var buffer = ByteBuffer()
         JSONText.writeString(text, to: &buffer)
@@ -94,7 +100,8 @@ struct BedrockIdentifierTests {
             ("a\u{7}", "agentId", "only ASCII letters and digits, got a control character"),
             ("user-42:chat.7_x", "sessionId", nil), ("x", "sessionId", "2 to 100 characters long, got 1"),
             ("ü", "sessionId", "2 to 100 characters long, got 1"), ("日本", "sessionId", "only ASCII letters, digits and the characters -.:_, got '日'"),
-            ("e\u{301}x", "sessionId", "only ASCII letters, digits and the characters -.:_, got 'e\u{301}'"), (String(repeating: "a", count: 101), "sessionId", "got 101"),
+            ("e\u{301}x", "sessionId", "only ASCII letters, digits and the characters -.:_, got 'e\u{301}'"),
+            (String(repeating: "a", count: 101), "sessionId", "got 101"),
         ] as [(String, String, String?)]
     )
     func rules(value: String, field: String, problem: String?) {
@@ -155,7 +162,8 @@ struct ConfigurationTests {
     func values() throws {
         let configuration = try self.configuration([
             "PORT": "9000", "DEBUG_MODE": "yes", "ALLOWED_ORIGINS": "https://a.example.com,http://localhost:3000",
-            "LOG_LEVEL": "warning", "LOG_FORMAT": "JSON", "IDLE_TIMEOUT_SECONDS": "2.5", "ALLOWED_AGENT_IDS": "A1, B2", "KEEP_ALIVE_TIMEOUT_SECONDS": "90",
+            "LOG_LEVEL": "warning", "LOG_FORMAT": "JSON", "IDLE_TIMEOUT_SECONDS": "2.5", "ALLOWED_AGENT_IDS": "A1, B2",
+            "KEEP_ALIVE_TIMEOUT_SECONDS": "90",
             "AWS_REGION": "eu-west-1",
         ])
         #expect(configuration.port == 9000)
@@ -198,10 +206,12 @@ struct ConfigurationTests {
             """,
             source: ".env"
         )
-        #expect(parsed == [
-            "PORT": "9001", "DEBUG_MODE": "true", "ALLOWED_ORIGINS": "https://a.example.com, https://b.example.com",
-            "LOG_FORMAT": "json", "EMPTY": "",
-        ])
+        #expect(
+            parsed == [
+                "PORT": "9001", "DEBUG_MODE": "true", "ALLOWED_ORIGINS": "https://a.example.com, https://b.example.com",
+                "LOG_FORMAT": "json", "EMPTY": "",
+            ]
+        )
         let error = #expect(throws: ConfigurationError.self) { try DotEnvFile.parse("PORT=1\nthis line is wrong\n", source: ".env") }
         #expect(error?.source == ".env:2")
         let unterminated = #expect(throws: ConfigurationError.self) { try DotEnvFile.parse("A=\"open\n", source: ".env") }

@@ -96,13 +96,17 @@ extension Scenario.Step: Decodable {
             throw DecodingError.dataCorrupted(
                 .init(
                     codingPath: decoder.codingPath,
-                    debugDescription: "a step needs exactly one of chunk, chunkBase64, trace, returnControl, files, exception, error, delayMs, fault; found \(present.map(\.stringValue))"
+                    debugDescription:
+                        "a step needs exactly one of chunk, chunkBase64, trace, returnControl, files, exception, error, delayMs, fault; found \(present.map(\.stringValue))"
                 )
             )
         }
         switch key {
         case .chunk:
-            self = .chunk(bytes: Array(try container.decode(String.self, forKey: .chunk).utf8), citations: try container.decodeIfPresent([JSONValue].self, forKey: .citations))
+            self = .chunk(
+                bytes: Array(try container.decode(String.self, forKey: .chunk).utf8),
+                citations: try container.decodeIfPresent([JSONValue].self, forKey: .citations)
+            )
         case .chunkBase64:
             let encoded = try container.decode(String.self, forKey: .chunkBase64)
             guard let bytes = Data(base64Encoded: encoded) else {
@@ -123,11 +127,19 @@ extension Scenario.Step: Decodable {
                     case (let text?, nil): bytes = Data(text.utf8)
                     case (nil, let base64?):
                         guard let decoded = Data(base64Encoded: base64) else {
-                            throw DecodingError.dataCorruptedError(forKey: .files, in: container, debugDescription: "file \(file.name): base64 is not base64")
+                            throw DecodingError.dataCorruptedError(
+                                forKey: .files,
+                                in: container,
+                                debugDescription: "file \(file.name): base64 is not base64"
+                            )
                         }
                         bytes = decoded
                     default:
-                        throw DecodingError.dataCorruptedError(forKey: .files, in: container, debugDescription: "file \(file.name) needs exactly one of text, base64")
+                        throw DecodingError.dataCorruptedError(
+                            forKey: .files,
+                            in: container,
+                            debugDescription: "file \(file.name) needs exactly one of text, base64"
+                        )
                     }
                     return InvokeAgentEvent.OutputFile(name: file.name, type: file.type, bytes: bytes.base64EncodedString())
                 }
@@ -138,7 +150,8 @@ extension Scenario.Step: Decodable {
                 throw DecodingError.dataCorruptedError(
                     forKey: .exception,
                     in: container,
-                    debugDescription: "'\(name)' is not one of InvokeAgent's exceptions: \(BedrockException.allCases.map(\.eventName).joined(separator: ", "))"
+                    debugDescription:
+                        "'\(name)' is not one of InvokeAgent's exceptions: \(BedrockException.allCases.map(\.eventName).joined(separator: ", "))"
                 )
             }
             self = .exception(exception, message: try container.decodeIfPresent(String.self, forKey: .message) ?? exception.errorType)

@@ -37,7 +37,8 @@ struct AWSErrorResponse: Error {
             self.init(
                 status: 403,
                 type: "InvalidSignatureException",
-                message: "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details."
+                message:
+                    "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details."
             )
         }
     }

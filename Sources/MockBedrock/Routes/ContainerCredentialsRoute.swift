@@ -27,7 +27,9 @@ struct ContainerCredentialsRoute: Sendable {
                     status: .forbidden,
                     headers: [.contentType: "application/json"],
                     body: ResponseBody(
-                        byteBuffer: ByteBuffer(string: #"{"code":"AccessDenied","message":"the Authorization header does not carry the container authorization token"}"#)
+                        byteBuffer: ByteBuffer(
+                            string: #"{"code":"AccessDenied","message":"the Authorization header does not carry the container authorization token"}"#
+                        )
                     )
                 )
             }

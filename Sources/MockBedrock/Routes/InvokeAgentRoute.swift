@@ -5,8 +5,8 @@ import HTTPTypes
 import Hummingbird
 import Logging
 import NIOCore
-import ServiceLifecycle
 import NIOFoundationCompat
+import ServiceLifecycle
 
 /// `POST /agents/{agentId}/agentAliases/{agentAliasId}/sessions/{sessionId}/text`: InvokeAgent,
 /// checked in the order Bedrock checks (signature, ids, body, agent), then answered with the

@@ -29,7 +29,8 @@ struct STSRoutes: Sendable {
             } catch {
                 return Self.error(for: error, requestId: requestId)
             }
-            let accessKey = RequestAuthenticator.signatureInput(of: request, body: body).headers.first(name: "authorization")
+            let accessKey =
+                RequestAuthenticator.signatureInput(of: request, body: body).headers.first(name: "authorization")
                 .flatMap(SigV4Authorization.init(parsing:))?.accessKeyID ?? "unknown"
             return Self.xml(
                 """

@@ -80,7 +80,8 @@ struct RequestAuthenticator: Sendable {
     /// The parts of a received request that its signature covers, as they came over the wire.
     static func signatureInput(of request: Request, body: ByteBuffer) -> SigV4Request {
         let target = request.head.path ?? "/"
-        let (path, query) = target.firstIndex(of: "?").map { (String(target[..<$0]), String(target[target.index(after: $0)...])) }
+        let (path, query) =
+            target.firstIndex(of: "?").map { (String(target[..<$0]), String(target[target.index(after: $0)...])) }
             ?? (target, nil)
         var headers = HTTPHeaders()
         // HTTP/1's Host header arrives as the request's authority.

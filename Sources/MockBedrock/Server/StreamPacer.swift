@@ -1,8 +1,9 @@
 import NIOCore
+import Synchronization
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import Synchronization
 
 /// Paces one response's frames on its connection's event loop.
 ///

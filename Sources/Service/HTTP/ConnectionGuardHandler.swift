@@ -1,5 +1,5 @@
-import Prometheus
 import NIOCore
+import Prometheus
 
 /// The first handler of every client connection, on its raw bytes: it bounds what a slow, silent
 /// or stalled client can hold.

@@ -1,6 +1,6 @@
-import Prometheus
 import Logging
 import NIOCore
+import Prometheus
 import Synchronization
 
 /// Every open client connection: the cap on how many may be open (`MAX_CONNECTIONS`, kept below

@@ -1,9 +1,9 @@
 import AWSAccess
 import BedrockAgentRuntime
-import Prometheus
 import Foundation
 import HTTPTypes
 import Hummingbird
+import Prometheus
 
 /// `GET /health`, `GET /` and `GET /metrics`.
 struct StatusRoutes: Sendable {

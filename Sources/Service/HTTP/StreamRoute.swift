@@ -1,11 +1,11 @@
 import BedrockAgentRuntime
-import Prometheus
 import Foundation
 import HTTPTypes
 import Hummingbird
 import Logging
 import NIOCore
 import NIOHTTP1
+import Prometheus
 
 /// `POST /api/agent/stream`: checks the request, then streams the agent's answer as
 /// newline-delimited JSON (see ``AgentStream``).

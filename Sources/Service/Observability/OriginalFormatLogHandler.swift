@@ -19,7 +19,12 @@ struct OriginalFormatLogHandler: LogHandler {
     /// Where lines go; standard output unless a test collects them.
     let output: @Sendable (String) -> Void
 
-    init(label: String, format: ServiceConfiguration.LogFormat, level: Logger.Level, output: @escaping @Sendable (String) -> Void = Self.standardOutput) {
+    init(
+        label: String,
+        format: ServiceConfiguration.LogFormat,
+        level: Logger.Level,
+        output: @escaping @Sendable (String) -> Void = Self.standardOutput
+    ) {
         self.label = label
         self.format = format
         self.logLevel = level

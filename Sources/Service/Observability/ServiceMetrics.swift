@@ -62,11 +62,31 @@ final class ServiceMetrics: Sendable {
             buckets: latencyBuckets
         )
         self.chunks = registry.makeCounter(descriptor: Self.descriptor("agent_chunks_total", help: "Chunk lines written."))
-        self.upstreamRetries = registry.makeCounter(descriptor: Self.descriptor("agent_upstream_retries_total", help: "InvokeAgent calls repeated after a retryable failure before the first event."))
+        self.upstreamRetries = registry.makeCounter(
+            descriptor: Self.descriptor(
+                "agent_upstream_retries_total",
+                help: "InvokeAgent calls repeated after a retryable failure before the first event."
+            )
+        )
         self.openConnections = registry.makeGauge(descriptor: Self.descriptor("http_connections_open", help: "Client connections open."))
-        self.connectionsRefused = registry.makeCounter(descriptor: Self.descriptor("http_connections_refused_total", help: "Connections refused because MAX_CONNECTIONS were open or the service was shutting down."))
-        self.requestReadTimeouts = registry.makeCounter(descriptor: Self.descriptor("http_request_read_timeouts_total", help: "Connections closed because a request took over REQUEST_READ_TIMEOUT_SECONDS to arrive."))
-        self.writeStalls = registry.makeCounter(descriptor: Self.descriptor("http_write_stalls_total", help: "Connections closed because their client read nothing for IDLE_TIMEOUT_SECONDS."))
+        self.connectionsRefused = registry.makeCounter(
+            descriptor: Self.descriptor(
+                "http_connections_refused_total",
+                help: "Connections refused because MAX_CONNECTIONS were open or the service was shutting down."
+            )
+        )
+        self.requestReadTimeouts = registry.makeCounter(
+            descriptor: Self.descriptor(
+                "http_request_read_timeouts_total",
+                help: "Connections closed because a request took over REQUEST_READ_TIMEOUT_SECONDS to arrive."
+            )
+        )
+        self.writeStalls = registry.makeCounter(
+            descriptor: Self.descriptor(
+                "http_write_stalls_total",
+                help: "Connections closed because their client read nothing for IDLE_TIMEOUT_SECONDS."
+            )
+        )
     }
 
     /// Counts a finished HTTP request by status.

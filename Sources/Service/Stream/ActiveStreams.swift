@@ -60,6 +60,8 @@ final class ActiveStreams: Sendable {
     /// Stops every stream in flight for `reason`.
     func stopAll(_ reason: StreamFailure.Kind) {
         let controllers = self.state.withLock { Array($0.streams.values) }
-        controllers.forEach { $0.stop(reason) }
+        for controller in controllers {
+            controller.stop(reason)
+        }
     }
 }

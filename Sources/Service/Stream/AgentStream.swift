@@ -1,10 +1,10 @@
 import BedrockAgentRuntime
-import Prometheus
 import EventStream
 import Foundation
 import Hummingbird
 import Logging
 import NIOCore
+import Prometheus
 
 /// One streamed answer, from the `start` line to exactly one terminal line.
 ///
@@ -163,10 +163,9 @@ final class AgentStream: @unchecked Sendable {
                     debugMode: self.configuration.debugMode,
                     on: self.eventLoop,
                     stoppedBy: self.controller,
-                    whenSent: { if let failure = await self.writeStart(to: &writer) { throw failure } }
-                ) { response in
-                    try await self.forward(response, to: &writer)
-                }
+                    whenSent: { if let failure = await self.writeStart(to: &writer) { throw failure } },
+                    read: { response in try await self.forward(response, to: &writer) }
+                )
                 self.outcome = .completed
                 return
             } catch is CancellationError {

@@ -87,7 +87,8 @@ struct StreamRequest: Sendable, Equatable {
 
     /// The InvokeAgent body for this request; traces are asked for only when `debugMode` allows.
     func invokeAgentRequest(debugMode: Bool) -> InvokeAgentRequest {
-        let hasSessionState = self.sessionAttributes != nil || self.promptSessionAttributes != nil
+        let hasSessionState =
+            self.sessionAttributes != nil || self.promptSessionAttributes != nil
             || self.returnControlInvocationResults != nil
         return InvokeAgentRequest(
             inputText: self.inputText,
