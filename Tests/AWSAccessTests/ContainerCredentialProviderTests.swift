@@ -6,7 +6,7 @@ import Testing
 
 @testable import AWSAccess
 
-@Suite("Container credentials (ECS task role, EKS Pod Identity)")
+@Suite("Container credentials (ECS task role, EKS Pod Identity)", .timeLimit(.minutes(2)))
 struct ContainerCredentialProviderTests {
     static func configuration(_ server: TestHTTPServer, timeout: Duration = .seconds(10)) -> ContainerCredentialProvider.Configuration {
         .init(relativeURIBase: server.baseURL, timeout: timeout)

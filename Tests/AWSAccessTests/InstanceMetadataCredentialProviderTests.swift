@@ -5,7 +5,7 @@ import Testing
 
 @testable import AWSAccess
 
-@Suite("EC2 instance metadata (IMDSv2)")
+@Suite("EC2 instance metadata (IMDSv2)", .timeLimit(.minutes(2)))
 struct InstanceMetadataCredentialProviderTests {
     /// An IMDS stand-in: a token for a PUT with a TTL, the role for that token, its credentials.
     static func imds(credentials: String = TestKeys.document(), role: String = "web-role") -> TestHTTPServer.Handler {

@@ -4,7 +4,7 @@ import Testing
 
 @testable import AWSAccess
 
-@Suite("STS client")
+@Suite("STS client", .timeLimit(.minutes(2)))
 struct STSClientTests {
     static let credentials = AWSCredentials(
         accessKeyID: TestKeys.accessKeyID,

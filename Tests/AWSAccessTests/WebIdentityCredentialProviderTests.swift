@@ -4,7 +4,7 @@ import Testing
 
 @testable import AWSAccess
 
-@Suite("Web identity credentials (EKS IRSA)")
+@Suite("Web identity credentials (EKS IRSA)", .timeLimit(.minutes(2)))
 struct WebIdentityCredentialProviderTests {
     static let roleARN = "arn:aws:iam::123456789012:role/web-role"
 

@@ -11,7 +11,7 @@ import Testing
 @testable import MockBedrock
 
 /// STS and the container-credentials endpoint, and the credentials they issue in use.
-@Suite("MockBedrock STS and container credentials")
+@Suite("MockBedrock STS and container credentials", .timeLimit(.minutes(2)))
 struct AWSEndpointTests {
     @Test("GetCallerIdentity answers the account to a signed call and refuses an unsigned one")
     func callerIdentity() async throws {

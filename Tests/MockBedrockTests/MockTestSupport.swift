@@ -59,11 +59,17 @@ struct InvokeResult: Sendable {
         try? JSONDecoder().decode(InvokeAgentEvent.ExceptionMessage.self, from: Data(buffer: self.body)).message
     }
 
-    /// The chunk texts, decoded from base64.
+    /// The chunk texts, decoded from base64; a chunk that does not decode fails the test that asked
+    /// (and reads as `<malformed chunk>`), not the whole run.
     var chunkTexts: [String] {
         self.messages.filter { $0.eventType == "chunk" }.map { message in
-            let chunk = try! JSONDecoder().decode(InvokeAgentEvent.Chunk.self, from: Data(buffer: message.payload))
-            return String(decoding: Data(base64Encoded: chunk.bytes ?? "")!, as: UTF8.self)
+            guard let chunk = try? JSONDecoder().decode(InvokeAgentEvent.Chunk.self, from: Data(buffer: message.payload)),
+                let bytes = Data(base64Encoded: chunk.bytes ?? "")
+            else {
+                Issue.record("a chunk payload is not {\"bytes\": base64}: \(String(buffer: message.payload))")
+                return "<malformed chunk>"
+            }
+            return String(decoding: bytes, as: UTF8.self)
         }
     }
 

@@ -11,7 +11,7 @@ import Testing
 
 /// What MockBedrock refuses before any stream, in Bedrock's order and wording: signatures, then
 /// the service model's rules, then the agent.
-@Suite("MockBedrock request checks")
+@Suite("MockBedrock request checks", .timeLimit(.minutes(2)))
 struct RequestCheckTests {
     @Test(
         "ids breaking the service model's rules are refused",

@@ -11,7 +11,7 @@ import Testing
 @testable import MockBedrock
 
 /// Each kind of scripted step, as a client receives it over HTTP.
-@Suite("MockBedrock scenarios")
+@Suite("MockBedrock scenarios", .timeLimit(.minutes(2)))
 struct ScenarioTests {
     @Test("chunks stream as scripted with streamFinalResponse")
     func streamedChunks() async throws {

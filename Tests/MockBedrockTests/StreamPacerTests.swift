@@ -11,7 +11,7 @@ import Testing
 @testable import MockBedrock
 
 /// How scripted delays are kept: on the stream's own clock, and never past a shutdown.
-@Suite("MockBedrock pacing")
+@Suite("MockBedrock pacing", .timeLimit(.minutes(2)))
 struct StreamPacerTests {
     /// A real TCP connection on a real event loop, whose peer stays connected: long pauses look
     /// at it.

@@ -11,7 +11,7 @@ import Testing
 
 /// Every row of the README's error table, produced for real against MockBedrock: the code, the
 /// retryable flag, and a message that never carries Bedrock's own text.
-@Suite("Error table")
+@Suite("Error table", .timeLimit(.minutes(2)))
 struct ErrorTableTests {
     static let exceptions: [(BedrockException, String, String, Bool)] = [
         (.accessDenied, "ACCESS", "access_denied", false),

@@ -12,8 +12,17 @@ import Testing
 @testable import Service
 
 /// What operators and browsers see: health, logs, metrics, CORS, disconnects and the shutdown drain.
-@Suite("Operations")
+@Suite("Operations", .timeLimit(.minutes(2)))
 struct OperationsTests {
+    @Test("a service that cannot start fails its test instead of hanging it")
+    func failsToStart() async throws {
+        let busy = try RefusingPort()
+        let error = await #expect(throws: TestServiceDidNotStart.self) {
+            try await withService(environment: ["PORT": "\(busy.port)"]) { _ in }
+        }
+        #expect(error?.reason.contains("Address already in use") == true, "\(String(describing: error))")
+    }
+
     @Test("/health is healthy with the account when STS verifies the credentials")
     func healthy() async throws {
         try await withService { service in

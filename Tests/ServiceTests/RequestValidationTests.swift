@@ -10,7 +10,7 @@ import Testing
 @testable import Service
 
 /// Requests refused before any stream: HTTP status and `{error_code, message, request_id}`.
-@Suite("Request validation")
+@Suite("Request validation", .timeLimit(.minutes(2)))
 struct RequestValidationTests {
     static let badBodies: [(body: String, code: String, mentions: String)] = [
         ("{not json", "invalid_json", "not valid JSON"),

@@ -18,6 +18,11 @@ let fixturesFolder = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
 let sharedFixtures = Result { try FixtureStore.load(from: fixturesFolder) }
 let mockCredentials = AWSCredentials(accessKeyID: "AKIDSERVICETEST", secretAccessKey: "service/test/secret")
 
+/// The service's group ended before it listened.
+struct TestServiceDidNotStart: Error {
+    var reason: String
+}
+
 /// A running service wired to its own in-process MockBedrock, and what a test needs of both.
 struct TestService: Sendable {
     let port: Int
@@ -76,8 +81,16 @@ struct StreamResult: Sendable {
     var headers: HTTPHeaders
     var body: String
 
+    /// The body's lines, parsed; a line that is not JSON fails the test that asked (and reads as
+    /// `{"type": "<malformed line>"}`), not the whole run.
     var lines: [JSONValue] {
-        self.body.split(separator: "\n").map { try! JSONDecoder().decode(JSONValue.self, from: Data($0.utf8)) }
+        self.body.split(separator: "\n").map { line in
+            guard let value = try? JSONDecoder().decode(JSONValue.self, from: Data(line.utf8)) else {
+                Issue.record("a line of the stream is not JSON: \(line)")
+                return .object(["type": .string("<malformed line>")])
+            }
+            return value
+        }
     }
 
     var types: [String] { self.lines.map { $0["type"]?.stringValue ?? "?" } }
@@ -149,10 +162,21 @@ func withService<T: Sendable>(
         }
         let (ports, continuation) = AsyncStream<Int>.makeStream()
         let group = service.serviceGroup(gracefulShutdownSignals: []) { continuation.yield($0) }
+        let failure = Shared<String?>(nil)
         let result: Result<T, any Error> = await withTaskGroup(of: Void.self) { tasks in
-            tasks.addTask { try? await group.run() }
+            tasks.addTask {
+                do {
+                    try await group.run()
+                } catch {
+                    failure.withLock { $0 = "\(error)" }
+                }
+                // A service that fails to start ends the wait for its port instead of hanging.
+                continuation.finish()
+            }
             var iterator = ports.makeAsyncIterator()
-            let port = await iterator.next()!
+            guard let port = await iterator.next() else {
+                return .failure(TestServiceDidNotStart(reason: failure.value ?? "its service group ended"))
+            }
             let running = TestService(port: port, mock: mockServer.state, mockPort: mockPort, logLines: logLines, service: service, group: group)
             let result: Result<T, any Error>
             do {

@@ -9,7 +9,7 @@ import Testing
 @testable import Service
 
 /// The NDJSON contract, fixture by fixture: what a frontend receives, line by line.
-@Suite("Stream contract")
+@Suite("Stream contract", .timeLimit(.minutes(2)))
 struct StreamContractTests {
     @Test("a streamed answer: start, chunks with accumulated content, completion")
     func hello() async throws {
