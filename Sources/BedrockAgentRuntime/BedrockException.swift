@@ -37,10 +37,13 @@ public enum BedrockException: String, CaseIterable, Sendable {
         }
     }
 
-    /// The exception named by an `x-amzn-ErrorType` header, which may carry a `:namespace` suffix.
-    public init?(errorType header: String) {
-        let name = header.split(separator: ":", maxSplits: 1).first.map(String.init) ?? header
-        self.init(rawValue: name)
+    /// The exception named by an `x-amzn-ErrorType` header or a JSON body's `__type`: the header may
+    /// carry a `:` suffix (`ThrottlingException:http://internal.amazon.com/…`), `__type` a `#`
+    /// namespace (`com.amazonaws.bedrockagentruntime#ThrottlingException`). Both are read here only.
+    public init?(errorType: String) {
+        let withoutSuffix = errorType.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
+        let name = withoutSuffix.split(separator: "#", omittingEmptySubsequences: false).last ?? ""
+        self.init(rawValue: String(name))
     }
 
     /// The exception named by an `:exception-type` event header.

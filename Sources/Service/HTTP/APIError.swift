@@ -35,6 +35,23 @@ struct APIError: Error, Equatable {
         return error
     }
 
+    /// `{"error_code", "message", "request_id"}`, the body of every refusal; without `request_id`
+    /// for the ones answered before any request was read (a connection over the cap, a request that
+    /// never arrived whole).
+    static func body(code: String, message: String, requestId: String?) -> ByteBuffer {
+        var json = ByteBuffer()
+        json.writeStaticString(#"{"error_code":"#)
+        JSONText.writeString(code, to: &json)
+        json.writeStaticString(#","message":"#)
+        JSONText.writeString(message, to: &json)
+        if let requestId {
+            json.writeStaticString(#","request_id":"#)
+            JSONText.writeString(requestId, to: &json)
+        }
+        json.writeStaticString("}")
+        return json
+    }
+
     static let unsupportedMediaType = APIError(
         status: .unsupportedMediaType,
         code: "unsupported_media_type",
@@ -67,14 +84,7 @@ struct APIError: Error, Equatable {
 
     /// The response carrying this error for the request `requestId`.
     func response(requestId: String) -> Response {
-        var json = ByteBuffer()
-        json.writeStaticString(#"{"error_code":"#)
-        JSONText.writeString(self.code, to: &json)
-        json.writeStaticString(#","message":"#)
-        JSONText.writeString(self.message, to: &json)
-        json.writeStaticString(#","request_id":"#)
-        JSONText.writeString(requestId, to: &json)
-        json.writeStaticString("}")
+        let json = Self.body(code: self.code, message: self.message, requestId: requestId)
         var headers = self.headers
         headers[.contentType] = "application/json"
         return Response(status: self.status, headers: headers, body: ResponseBody(byteBuffer: json))

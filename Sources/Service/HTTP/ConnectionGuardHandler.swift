@@ -158,12 +158,7 @@ final class ConnectionGuardHandler: ChannelDuplexHandler, RemovableChannelHandle
     /// A whole HTTP/1.1 response with a JSON error body and `Connection: close`, for the places
     /// that answer below the HTTP codec.
     static func closingResponse(status: String, code: String, message: String, extraHeaders: String = "") -> ByteBuffer {
-        var body = ByteBuffer()
-        body.writeStaticString(#"{"error_code":"#)
-        JSONText.writeString(code, to: &body)
-        body.writeStaticString(#","message":"#)
-        JSONText.writeString(message, to: &body)
-        body.writeStaticString("}")
+        var body = APIError.body(code: code, message: message, requestId: nil)
         var response = ByteBuffer()
         response.writeString(
             "HTTP/1.1 \(status)\r\nContent-Type: application/json\r\nContent-Length: \(body.readableBytes)\r\n"

@@ -123,7 +123,7 @@ struct BedrockAgentClient: Sendable {
         let document = try? JSONDecoder().decode(ErrorDocument.self, from: Data(buffer: body))
         let type = head.headers.first(name: "x-amzn-ErrorType") ?? document?.__type ?? ""
         let detail = "HTTP \(head.status.code) \(type): \(document?.message ?? document?.Message ?? String(buffer: body))"
-        if let exception = BedrockException(errorType: type.split(separator: "#").last.map(String.init) ?? type) {
+        if let exception = BedrockException(errorType: type) {
             return StreamFailure(.bedrock(exception), detail: detail)
         }
         let transient = head.status.code == 429 || head.status.code >= 500
