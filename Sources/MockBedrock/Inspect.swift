@@ -4,7 +4,8 @@ import Foundation
 import NIOCore
 
 /// `MockBedrock inspect FILE`: one JSON line per frame of an event-stream file (headers, and the
-/// payload as JSON when it is, else base64), then a line for any error, such as a CRC failure.
+/// payload as JSON when it is, else base64), then a line for any error, such as a CRC failure. A
+/// chunk's `bytes` are shown decoded too, as `chunk_text` (the base64 stays in `payload`).
 struct Inspect: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Print each frame of an event-stream file as a JSON line.")
 
@@ -16,7 +17,9 @@ struct Inspect: ParsableCommand {
         do {
             bytes = try Data(contentsOf: URL(fileURLWithPath: self.file))
         } catch {
-            throw ValidationError("cannot read \(self.file): \(error.localizedDescription)")
+            // The arguments were right, so no usage text: only what went wrong.
+            FileHandle.standardError.write(Data("MockBedrock inspect: cannot read \(self.file): \(error.localizedDescription)\n".utf8))
+            throw ExitCode.failure
         }
         let report = Self.report(ByteBuffer(bytes: bytes))
         for line in report.lines {
@@ -58,6 +61,12 @@ struct Inspect: ParsableCommand {
         let payload = Data(message.payload.readableBytesView)
         if let json = try? JSONSerialization.jsonObject(with: payload, options: [.fragmentsAllowed]) {
             object["payload"] = json
+            // Chunk bytes are UTF-8 text; one chunk may end inside a character (shown as U+FFFD).
+            if message.eventType == "chunk", let base64 = (json as? [String: Any])?["bytes"] as? String,
+                let bytes = Data(base64Encoded: base64)
+            {
+                object["chunk_text"] = String(decoding: bytes, as: UTF8.self)
+            }
         } else {
             object["payload_base64"] = payload.base64EncodedString()
         }

@@ -67,6 +67,16 @@ struct FixtureTests {
         #expect(first["payload"]?["agentId"] != nil || first["payload"]?["bytes"] != nil)
     }
 
+    @Test("inspect shows a chunk's bytes as text beside their base64")
+    func inspectChunkText() throws {
+        let bytes = ByteBuffer(bytes: try Data(contentsOf: fixturesFolder.appendingPathComponent("CAPSIMPLE.eventstream")))
+        let lines = try Inspect.report(bytes).lines.map { try JSONDecoder().decode(JSONValue.self, from: Data($0.utf8)) }
+        let chunk = try #require(lines.first { $0["chunk_text"] != nil })
+        let base64 = try #require(chunk["payload"]?["bytes"]?.stringValue)
+        #expect(chunk["chunk_text"]?.stringValue == String(decoding: Data(base64Encoded: base64) ?? Data(), as: UTF8.self))
+        #expect(chunk["chunk_text"]?.stringValue?.isEmpty == false)
+    }
+
     @Test("inspect reports a CRC failure at its offset")
     func inspectCorruption() throws {
         var bytes = ByteBuffer(bytes: try Data(contentsOf: fixturesFolder.appendingPathComponent("CAPKB.eventstream")))
