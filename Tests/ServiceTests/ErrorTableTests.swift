@@ -202,12 +202,12 @@ struct ErrorTableTests {
 
     @Test("a connect timeout and a read timeout map to their own codes")
     func timeoutMapping() {
-        let connect = BedrockAgentClient.transportFailure(HTTPClientError.connectTimeout, afterHead: false) as? StreamFailure
+        let connect = StreamFailure.transport(HTTPClientError.connectTimeout, afterHead: false) as? StreamFailure
         #expect(connect?.errorCode == "upstream_connect_timeout")
-        let channel = BedrockAgentClient.transportFailure(ChannelError.connectTimeout(.seconds(5)), afterHead: false) as? StreamFailure
+        let channel = StreamFailure.transport(ChannelError.connectTimeout(.seconds(5)), afterHead: false) as? StreamFailure
         #expect(channel?.errorCode == "upstream_connect_timeout")
-        let cut = BedrockAgentClient.transportFailure(HTTPClientError.remoteConnectionClosed, afterHead: true) as? StreamFailure
+        let cut = StreamFailure.transport(HTTPClientError.remoteConnectionClosed, afterHead: true) as? StreamFailure
         #expect(cut?.errorCode == "stream_interrupted")
-        #expect(BedrockAgentClient.transportFailure(CancellationError(), afterHead: true) is CancellationError)
+        #expect(StreamFailure.transport(CancellationError(), afterHead: true) is CancellationError)
     }
 }

@@ -39,14 +39,9 @@ enum AgentEvent: Sendable {
         case .event(let type):
             self = .unknown(eventType: type)
         case .exception(let type):
-            let text = (try? JSONDecoder().decode(InvokeAgentEvent.ExceptionMessage.self, from: Data(buffer: message.payload)))?.message
-            let detail = "\(type): \(text ?? String(buffer: message.payload))"
-            guard let exception = BedrockException(eventName: type) else {
-                throw StreamFailure(.unknownUpstreamError, detail: detail)
-            }
-            throw StreamFailure(.bedrock(exception), detail: detail)
+            throw StreamFailure.exceptionFrame(type: type, payload: message.payload)
         case .error(let code, let text):
-            throw StreamFailure(.unknownUpstreamError, detail: "\(code): \(text ?? "")")
+            throw StreamFailure.errorFrame(code: code, message: text)
         }
     }
 

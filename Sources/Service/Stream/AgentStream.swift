@@ -111,7 +111,7 @@ final class AgentStream: @unchecked Sendable {
             do {
                 try await self.write(buffer, to: &writer)
             } catch {
-                result = .failure(StreamFailure(.clientDisconnected, detail: "\(error)"))
+                result = .failure(StreamFailure.clientGone(error))
             }
         }
         return Summary(
@@ -233,7 +233,7 @@ final class AgentStream: @unchecked Sendable {
             do {
                 piece = try await response.nextBodyPart()
             } catch {
-                throw BedrockAgentClient.transportFailure(error, afterHead: true)
+                throw StreamFailure.transport(error, afterHead: true)
             }
             // Lines of frames before a failing one are part of the answer: they are written first.
             let decodeFailure = Self.decode(piece, with: frames, into: &messages)
@@ -271,7 +271,7 @@ final class AgentStream: @unchecked Sendable {
             }
             return nil
         } catch let error as EventStreamError {
-            return StreamFailure(error.code == .truncatedFrame ? .streamCut : .corruptFrame, detail: "\(error)")
+            return StreamFailure(error)
         } catch {
             return StreamFailure(.internalError, detail: "\(error)")
         }
@@ -302,7 +302,7 @@ final class AgentStream: @unchecked Sendable {
             try await self.write(start, to: &writer)
             return nil
         } catch {
-            return StreamFailure(.clientDisconnected, detail: "\(error)")
+            return StreamFailure.clientGone(error)
         }
     }
 
@@ -311,7 +311,7 @@ final class AgentStream: @unchecked Sendable {
         do {
             try await self.write(lines, to: &writer)
         } catch {
-            throw StreamFailure(.clientDisconnected, detail: "\(error)")
+            throw StreamFailure.clientGone(error)
         }
         lines.clear()
     }

@@ -56,7 +56,7 @@ struct BedrockAgentClient: Sendable {
             do {
                 head = try await response.head()
             } catch {
-                throw Self.transportFailure(error, afterHead: false)
+                throw StreamFailure.transport(error, afterHead: false)
             }
             guard head.status == .ok else {
                 throw await Self.httpFailure(head, response)
@@ -85,48 +85,12 @@ struct BedrockAgentClient: Sendable {
         }
     }
 
-    /// What a transport error means for the stream: before the response head it is a failure to
-    /// connect; after it, the stream was cut.
-    static func transportFailure(_ error: any Error, afterHead: Bool) -> any Error {
-        if error is CancellationError || (error as? HTTPClientError) == .cancelled {
-            return CancellationError()
-        }
-        let detail = "\(error)"
-        if let error = error as? HTTPClientError {
-            switch error {
-            case .connectTimeout, .deadlineExceeded, .getConnectionFromPoolTimeout:
-                return StreamFailure(afterHead ? .streamCut : .connectTimeout, detail: detail)
-            case .readTimeout:
-                return StreamFailure(.idleTimeout, detail: detail)
-            default:
-                break
-            }
-        }
-        if case .connectTimeout? = error as? ChannelError {
-            return StreamFailure(.connectTimeout, detail: detail)
-        }
-        return StreamFailure(afterHead ? .streamCut : .connectFailed, detail: detail)
-    }
-
-    /// The failure an error response reports: the modeled exception its `x-amzn-ErrorType` (or JSON
-    /// `__type`) names, else an unknown error that is transient when the status is 429 or 5xx.
+    /// The failure an error response reports, from its head and up to 64 KiB of its body.
     private static func httpFailure(_ head: HTTPResponseHead, _ response: UpstreamResponse) async -> StreamFailure {
         var body = ByteBuffer()
         while body.readableBytes < 64 * 1024, var part = try? await response.nextBodyPart() {
             body.writeBuffer(&part)
         }
-        struct ErrorDocument: Decodable {
-            var message: String?
-            var Message: String?
-            var __type: String?
-        }
-        let document = try? JSONDecoder().decode(ErrorDocument.self, from: Data(buffer: body))
-        let type = head.headers.first(name: "x-amzn-ErrorType") ?? document?.__type ?? ""
-        let detail = "HTTP \(head.status.code) \(type): \(document?.message ?? document?.Message ?? String(buffer: body))"
-        if let exception = BedrockException(errorType: type) {
-            return StreamFailure(.bedrock(exception), detail: detail)
-        }
-        let transient = head.status.code == 429 || head.status.code >= 500
-        return StreamFailure(transient ? .upstreamUnavailable : .unknownUpstreamError, detail: detail)
+        return StreamFailure.httpError(status: Int(head.status.code), errorTypeHeader: head.headers.first(name: "x-amzn-ErrorType"), body: body)
     }
 }
