@@ -107,6 +107,9 @@ struct ServiceConfiguration: Sendable {
         }
     }
 
+    /// What debug mode allows, for the parts that ask.
+    var debug: DebugPolicy { DebugPolicy(enabled: self.debugMode) }
+
     /// The process environment over the `.env` file of the working directory.
     static func load() throws(ConfigurationError) -> ServiceConfiguration {
         let process = ProcessInfo.processInfo.environment

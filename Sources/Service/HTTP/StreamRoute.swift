@@ -84,14 +84,15 @@ struct StreamRoute: Sendable {
         streamLogger[metadataKey: "session_id"] = .string(input.target.sessionId)
         streamLogger[metadataKey: "agent_id"] = .string(input.target.agentId)
         let logger = streamLogger
-        if self.configuration.debugMode {
+        if self.configuration.debug.logsConversation {
             logger.info("Agent prompt", metadata: ["input_text": .string(input.inputText ?? "")])
         }
         let stream = AgentStream(
             request: input,
             requestId: context.requestId,
             client: self.client,
-            configuration: self.configuration,
+            maxAttempts: self.configuration.upstreamMaxAttempts,
+            debug: self.configuration.debug,
             controller: controller,
             eventLoop: context.channel.eventLoop,
             metrics: self.metrics,
@@ -99,7 +100,7 @@ struct StreamRoute: Sendable {
         )
         let metrics = self.metrics
         let upstream = self.upstream
-        let debugMode = self.configuration.debugMode
+        let debug = self.configuration.debug
         return Response(
             status: .ok,
             headers: [
@@ -115,7 +116,7 @@ struct StreamRoute: Sendable {
                 // The slot is released when this body is, whether it ran or not.
                 withExtendedLifetime(slot) {}
                 upstream.record(summary.outcome)
-                Self.record(summary, stream: stream, metrics: metrics, logger: logger, debugMode: debugMode)
+                Self.record(summary, stream: stream, metrics: metrics, logger: logger, debug: debug)
                 if case .failure(let failure) = summary.outcome, failure.kind == .clientDisconnected {
                     return
                 }
@@ -124,7 +125,7 @@ struct StreamRoute: Sendable {
         )
     }
 
-    private static func record(_ summary: AgentStream.Summary, stream: AgentStream, metrics: ServiceMetrics, logger: Logger, debugMode: Bool) {
+    private static func record(_ summary: AgentStream.Summary, stream: AgentStream, metrics: ServiceMetrics, logger: Logger, debug: DebugPolicy) {
         metrics.streamDuration.record(summary.duration)
         if let firstChunk = summary.timeToFirstChunk {
             metrics.timeToFirstChunk.record(firstChunk)
@@ -139,7 +140,7 @@ struct StreamRoute: Sendable {
         if let firstChunk = summary.timeToFirstChunk {
             metadata["time_to_first_chunk_ms"] = .stringConvertible(firstChunk.wholeMilliseconds)
         }
-        if debugMode {
+        if debug.logsConversation {
             metadata["answer"] = .string(stream.answerText)
         }
         switch summary.outcome {

@@ -38,7 +38,9 @@ final class AgentStream: @unchecked Sendable {
     private let request: StreamRequest
     private let requestId: String
     private let client: BedrockAgentClient
-    private let configuration: ServiceConfiguration
+    /// `UPSTREAM_MAX_ATTEMPTS`.
+    private let maxAttempts: Int
+    private let debug: DebugPolicy
     private let controller: StreamController
     /// The event loop of the client's connection, where the upstream connection is taken too.
     private let eventLoop: any EventLoop
@@ -66,7 +68,8 @@ final class AgentStream: @unchecked Sendable {
         request: StreamRequest,
         requestId: String,
         client: BedrockAgentClient,
-        configuration: ServiceConfiguration,
+        maxAttempts: Int,
+        debug: DebugPolicy,
         controller: StreamController,
         eventLoop: any EventLoop,
         metrics: ServiceMetrics,
@@ -75,7 +78,8 @@ final class AgentStream: @unchecked Sendable {
         self.request = request
         self.requestId = requestId
         self.client = client
-        self.configuration = configuration
+        self.maxAttempts = maxAttempts
+        self.debug = debug
         self.controller = controller
         self.eventLoop = eventLoop
         self.metrics = metrics
@@ -160,7 +164,6 @@ final class AgentStream: @unchecked Sendable {
             do {
                 try await self.client.invoke(
                     self.request,
-                    debugMode: self.configuration.debugMode,
                     on: self.eventLoop,
                     stoppedBy: self.controller,
                     whenSent: { if let failure = await self.writeStart(to: &writer) { throw failure } },
@@ -202,7 +205,7 @@ final class AgentStream: @unchecked Sendable {
     @inline(never)
     private func retryDelay(after failure: StreamFailure) -> Duration? {
         guard failure.isRetriedBeforeFirstEvent, self.forwardedEvents == 0,
-            self.attempts < self.configuration.upstreamMaxAttempts
+            self.attempts < self.maxAttempts
         else { return nil }
         let cap = min(3_000, 200 << min(self.attempts - 1, 4))
         let delay = Int.random(in: 0...cap)
@@ -350,7 +353,7 @@ final class AgentStream: @unchecked Sendable {
                 self.firstChunkAt = .now
             }
         case .trace(let payload):
-            guard self.configuration.debugMode else { return }
+            guard self.debug.forwardsTraces else { return }
             NDJSONLines.trace(payload, into: &buffer)
         case .returnControl(let control):
             NDJSONLines.returnControl(control, into: &buffer)

@@ -23,7 +23,6 @@ struct BedrockAgentClient: Sendable {
     /// A stop of `controller` cancels the call at any point.
     func invoke<Result>(
         _ request: StreamRequest,
-        debugMode: Bool,
         on eventLoop: any EventLoop,
         stoppedBy controller: StreamController,
         whenSent: () async throws -> Void,
@@ -37,7 +36,7 @@ struct BedrockAgentClient: Sendable {
         } catch {
             throw StreamFailure(.credentialsUnavailable, detail: "\(error)")
         }
-        let signed = try self.signedRequest(request, debugMode: debugMode, credentials: credentials)
+        let signed = try self.signedRequest(request, credentials: credentials)
         return try await self.clients.withBedrockClient(on: eventLoop) { httpClient in
             let response = UpstreamResponse.start(
                 signed,
@@ -69,7 +68,7 @@ struct BedrockAgentClient: Sendable {
     /// own, which carries the signed URL, headers and body unchanged. Built out of `invoke`'s async
     /// frame, which the connection's task keeps for as long as it lives.
     @inline(never)
-    private func signedRequest(_ request: StreamRequest, debugMode: Bool, credentials: AWSCredentials) throws -> HTTPClient.Request {
+    private func signedRequest(_ request: StreamRequest, credentials: AWSCredentials) throws -> HTTPClient.Request {
         do {
             var signable = HTTPClientRequest(url: self.endpoint + request.target.path)
             signable.method = .POST

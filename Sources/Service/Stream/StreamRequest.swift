@@ -18,7 +18,7 @@ struct StreamRequest: Sendable, Equatable {
     var returnControlInvocationResults: [JSONValue]?
     var invocationId: String?
     var streamFinalResponse: Bool
-    /// The InvokeAgent body, as ``invokeAgentRequest(debugMode:)`` encodes it with the service's debug mode.
+    /// The InvokeAgent body, as ``invokeAgentRequest(debug:)`` encodes it under the service's debug policy.
     var invokeAgentBody = ByteBuffer()
 
     /// Parses and validates `body`.
@@ -78,21 +78,21 @@ struct StreamRequest: Sendable, Equatable {
         // Encoded once, here: what cannot be sent to Bedrock is refused before the stream starts,
         // and every attempt signs the same bytes. The error names no value (they hold the prompt).
         do {
-            let json = try JSONEncoder().encode(self.invokeAgentRequest(debugMode: configuration.debugMode))
+            let json = try JSONEncoder().encode(self.invokeAgentRequest(debug: configuration.debug))
             self.invokeAgentBody = ByteBuffer(data: json)
         } catch {
             throw .invalidField("the request", "cannot be encoded for Bedrock")
         }
     }
 
-    /// The InvokeAgent body for this request; traces are asked for only when `debugMode` allows.
-    func invokeAgentRequest(debugMode: Bool) -> InvokeAgentRequest {
+    /// The InvokeAgent body for this request; traces are asked for only when `debug` allows.
+    func invokeAgentRequest(debug: DebugPolicy) -> InvokeAgentRequest {
         let hasSessionState =
             self.sessionAttributes != nil || self.promptSessionAttributes != nil
             || self.returnControlInvocationResults != nil
         return InvokeAgentRequest(
             inputText: self.inputText,
-            enableTrace: debugMode && self.enableTrace ? true : nil,
+            enableTrace: debug.asksForTraces(clientAsked: self.enableTrace) ? true : nil,
             endSession: self.endSession,
             memoryId: self.memoryId,
             sessionState: hasSessionState
