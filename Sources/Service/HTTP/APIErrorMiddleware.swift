@@ -15,8 +15,8 @@ struct APIErrorMiddleware: RouterMiddleware {
         }
     }
 
-    /// The error's response, built out of ``handle(_:context:next:)``'s async frame, whose memory
-    /// the connection's task keeps for as long as it lives.
+    /// The error's response, built out of ``handle(_:context:next:)``'s async frame
+    /// (ARCHITECTURE.md, "Async frames on the hot path").
     @inline(never)
     static func response(to error: any Error, context: Context) -> Response {
         switch error {

@@ -22,8 +22,7 @@ struct CORSPolicyMiddleware<Context: RequestContext>: RouterMiddleware {
         return Self.withCORSHeaders(try await next(request, context), allowed: allowed)
     }
 
-    // Responses are built out of `handle`'s async frame, whose memory the connection's task keeps
-    // for as long as it lives.
+    // Responses are built out of `handle`'s async frame (ARCHITECTURE.md, "Async frames on the hot path").
 
     /// The `Access-Control-Allow-Origin` value for `origin`; `nil` when it is not allowed.
     private func allowedValue(for origin: String) -> String? {

@@ -18,8 +18,8 @@ struct RequestLogMiddleware: RouterMiddleware {
         return self.logged(response, context: context, started: started)
     }
 
-    // The work before and after `next` is done out of `handle`'s async frame, whose memory the
-    // connection's task keeps for as long as it lives.
+    // The work before and after `next` is done out of `handle`'s async frame
+    // (ARCHITECTURE.md, "Async frames on the hot path").
 
     /// `context` with the request's id, which its logger carries; logs "Request started".
     @inline(never)

@@ -24,8 +24,7 @@ struct StreamRoute: Sendable {
     }
 
     /// Reads the body, then starts the stream. The checks and the set-up are in
-    /// ``start(_:context:disconnects:)``, out of this async frame: a task keeps the memory of its
-    /// deepest frames for as long as it lives, which here is as long as the connection.
+    /// ``start(_:context:disconnects:)``, out of this async frame (ARCHITECTURE.md, "Async frames on the hot path").
     private func stream(_ request: Request, context: ServiceRequestContext) async throws -> Response {
         guard let contentType = request.headers[.contentType], Self.isJSON(contentType) else {
             throw APIError.unsupportedMediaType
@@ -61,9 +60,6 @@ struct StreamRoute: Sendable {
     @inline(never)
     private func start(_ body: ByteBuffer, context: ServiceRequestContext, disconnects: ClientDisconnectHandler) throws -> Response {
         let input = try StreamRequest(parsing: body, configuration: self.configuration)
-        if let allowed = self.configuration.allowedAgentIds, !allowed.contains(input.target.agentId) {
-            throw APIError.agentNotAllowed
-        }
         let controller = StreamController(
             timeouts: .init(
                 firstEvent: self.configuration.firstEventTimeout,

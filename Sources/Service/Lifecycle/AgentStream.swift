@@ -16,8 +16,7 @@ import Prometheus
 /// Everything runs in the task that writes the response: a ``StreamController`` stop (a timeout,
 /// the client's disconnect, the end of the shutdown grace) cancels the Bedrock call in flight
 /// (``UpstreamResponse``) or ends a retry's backoff, and this task then writes the terminal line.
-/// No child task is needed, and none is made: each task would keep its own stack of async frames
-/// for as long as the stream is open.
+/// No child task is needed, and none is made (ARCHITECTURE.md, "Async frames on the hot path").
 final class AgentStream: @unchecked Sendable {
     /// How the upstream work ended, when it ended by itself.
     enum Outcome {
@@ -152,8 +151,7 @@ final class AgentStream: @unchecked Sendable {
     /// full jitter as long as nothing has been forwarded, and streams the answer.
     ///
     /// This and the async functions it calls keep their frames small, with the work between
-    /// suspensions in synchronous functions: the connection's task keeps the memory of its
-    /// deepest frames for as long as the connection lives.
+    /// suspensions in synchronous functions (ARCHITECTURE.md, "Async frames on the hot path").
     private func pumpUpstream(to writer: inout any ResponseBodyWriter) async {
         while true {
             self.attempts += 1

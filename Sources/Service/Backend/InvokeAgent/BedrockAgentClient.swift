@@ -66,7 +66,7 @@ struct BedrockAgentClient: Sendable {
 
     /// The InvokeAgent request, signed. AsyncHTTPClient's delegate API takes a request type of its
     /// own, which carries the signed URL, headers and body unchanged. Built out of `invoke`'s async
-    /// frame, which the connection's task keeps for as long as it lives.
+    /// frame (ARCHITECTURE.md, "Async frames on the hot path").
     @inline(never)
     private func signedRequest(_ request: StreamRequest, credentials: AWSCredentials) throws -> HTTPClient.Request {
         do {

@@ -75,6 +75,10 @@ struct StreamRequest: Sendable, Equatable {
         if let memoryId { try Self.check(memoryId, "memory_id", .memoryId) }
         self.enableTrace = try reader.boolean("enable_trace") ?? false
         self.streamFinalResponse = try reader.boolean("stream_final_response") ?? configuration.streamFinalResponse
+        // A valid request for an agent this API may not invoke: 403, after every 400.
+        if let allowed = configuration.allowedAgentIds, !allowed.contains(self.target.agentId) {
+            throw .agentNotAllowed
+        }
         // Encoded once, here: what cannot be sent to Bedrock is refused before the stream starts,
         // and every attempt signs the same bytes. The error names no value (they hold the prompt).
         do {

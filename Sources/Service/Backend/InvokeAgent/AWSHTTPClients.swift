@@ -69,7 +69,7 @@ final class AWSHTTPClients: Sendable {
     }
 
     /// The pool for one more stream on `eventLoop`, counted on its loop until the caller subtracts
-    /// it again. Out of `withBedrockClient`'s async frame, which stays with the stream's task.
+    /// it again. Out of `withBedrockClient`'s async frame (ARCHITECTURE.md, "Async frames on the hot path").
     @inline(never)
     private func takePool(on eventLoop: any EventLoop) -> (HTTPClient, Loop) {
         let loop = self.loops.first { $0.eventLoop === eventLoop } ?? self.loops[0]
