@@ -83,8 +83,10 @@ struct StreamRoute: Sendable {
         if self.configuration.debug.logsConversation {
             logger.info("Agent prompt", metadata: ["input_text": .string(input.inputText ?? "")])
         }
+        let output = NDJSONOutput()
         let stream = AgentStream(
             request: input,
+            output: output,
             requestId: context.requestId,
             client: self.client,
             maxAttempts: self.configuration.upstreamMaxAttempts,
@@ -100,7 +102,7 @@ struct StreamRoute: Sendable {
         return Response(
             status: .ok,
             headers: [
-                .contentType: "application/x-ndjson",
+                .contentType: output.contentType,
                 .cacheControl: "no-cache, no-store",
                 // Proxies such as nginx must pass lines on as they come.
                 HTTPField.Name("X-Accel-Buffering")!: "no",

@@ -10,7 +10,7 @@ import Prometheus
 ///
 /// The path of a request: ``StreamRequest`` (validated body) → ``BedrockAgentClient`` (signed
 /// InvokeAgent, retried while nothing has been forwarded) → ``EventStreamDecoder`` (frames, as
-/// bytes arrive) → ``AgentEvent`` (what each frame means) → ``NDJSONLines`` (one line per event,
+/// bytes arrive) → ``AgentEvent`` (what each frame means) → a ``StreamOutput`` (``NDJSONOutput``: one line per event,
 /// written and flushed per network read).
 ///
 /// Everything runs in the task that writes the response: a ``StreamController`` stop (a timeout,
@@ -35,6 +35,8 @@ final class AgentStream: @unchecked Sendable {
     }
 
     private let request: StreamRequest
+    /// The format the client reads.
+    private var output: any StreamOutput
     private let requestId: String
     private let client: BedrockAgentClient
     /// `UPSTREAM_MAX_ATTEMPTS`.
@@ -65,6 +67,7 @@ final class AgentStream: @unchecked Sendable {
 
     init(
         request: StreamRequest,
+        output: any StreamOutput,
         requestId: String,
         client: BedrockAgentClient,
         maxAttempts: Int,
@@ -75,6 +78,7 @@ final class AgentStream: @unchecked Sendable {
         logger: Logger
     ) {
         self.request = request
+        self.output = output
         self.requestId = requestId
         self.client = client
         self.maxAttempts = maxAttempts
@@ -88,7 +92,7 @@ final class AgentStream: @unchecked Sendable {
     /// Writes the whole stream to `writer`; returns what happened.
     func run(writer: inout any ResponseBodyWriter) async -> Summary {
         var start = ByteBuffer()
-        NDJSONLines.start(target: self.request.target, requestId: self.requestId, into: &start)
+        self.output.start(target: self.request.target, requestId: self.requestId, into: &start)
         self.pendingStart = start
         self.controller.arm()
         await self.pumpUpstream(to: &writer)
@@ -99,7 +103,7 @@ final class AgentStream: @unchecked Sendable {
         switch result {
         case .success:
             self.finishText()
-            NDJSONLines.completion(
+            self.output.completion(
                 escapedFinalContent: self.escapedAnswer,
                 sessionId: self.request.target.sessionId,
                 chunks: self.chunks,
@@ -108,7 +112,7 @@ final class AgentStream: @unchecked Sendable {
         case .failure(let failure) where failure.kind == .clientDisconnected:
             buffer.clear()
         case .failure(let failure):
-            NDJSONLines.error(failure, requestId: self.requestId, into: &buffer)
+            self.output.error(failure, requestId: self.requestId, into: &buffer)
         }
         if buffer.readableBytes > 0 {
             do {
@@ -338,7 +342,7 @@ final class AgentStream: @unchecked Sendable {
             let escapedStart = self.escapedAnswer.writerIndex
             self.decodedText.withUnsafeBytes { JSONText.writeEscaped($0, to: &self.escapedAnswer) }
             self.escapedAnswer.withUnsafeReadableBytes { answer in
-                NDJSONLines.chunk(
+                self.output.chunk(
                     escapedContent: UnsafeRawBufferPointer(rebasing: answer[(escapedStart - self.escapedAnswer.readerIndex)...]),
                     escapedAccumulated: self.escapedAnswer,
                     citations: citations,
@@ -352,11 +356,11 @@ final class AgentStream: @unchecked Sendable {
             }
         case .trace(let payload):
             guard self.debug.forwardsTraces else { return }
-            NDJSONLines.trace(payload, into: &buffer)
+            self.output.trace(payload, into: &buffer)
         case .returnControl(let control):
-            NDJSONLines.returnControl(control, into: &buffer)
+            self.output.returnControl(control, into: &buffer)
         case .files(let files):
-            NDJSONLines.files(files, into: &buffer)
+            self.output.files(files, into: &buffer)
         case .unknown(let type):
             self.logger.debug("Skipping an unknown event", metadata: ["event_type": "\(type)"])
             return

@@ -2,14 +2,16 @@ import BedrockAgentRuntime
 import Foundation
 import NIOCore
 
-/// Writes the stream's lines: one JSON object each, in the original API's shape, ending in `\n`.
+/// The original API's format, `application/x-ndjson`: one JSON object a line, ending in `\n`.
 ///
 /// Every line has `type`, then its own fields, then `done` and `timestamp`. Text arrives here
 /// already JSON-escaped (see ``JSONText``), so the growing `accumulated_content` is copied, not
 /// escaped again, for each chunk.
-enum NDJSONLines {
+struct NDJSONOutput: StreamOutput {
+    var contentType: String { "application/x-ndjson" }
+
     /// `{"type":"start","session_id","agent_id","agent_alias_id","request_id",…}`
-    static func start(target: InvokeAgentTarget, requestId: String, into buffer: inout ByteBuffer) {
+    func start(target: InvokeAgentTarget, requestId: String, into buffer: inout ByteBuffer) {
         buffer.writeStaticString(#"{"type":"start","session_id":"#)
         JSONText.writeString(target.sessionId, to: &buffer)
         buffer.writeStaticString(#","agent_id":"#)
@@ -22,7 +24,7 @@ enum NDJSONLines {
     }
 
     /// `{"type":"chunk","content","accumulated_content","citations"?,…}`
-    static func chunk(
+    func chunk(
         escapedContent: UnsafeRawBufferPointer,
         escapedAccumulated: ByteBuffer,
         citations: [JSONValue]?,
@@ -41,14 +43,14 @@ enum NDJSONLines {
     }
 
     /// `{"type":"trace","trace":<Bedrock's trace event, as sent>,…}`; `trace` must be valid JSON.
-    static func trace(_ trace: ByteBuffer, into buffer: inout ByteBuffer) {
+    func trace(_ trace: ByteBuffer, into buffer: inout ByteBuffer) {
         buffer.writeStaticString(#"{"type":"trace","trace":"#)
         buffer.writeImmutableBuffer(trace)
         Self.end(done: false, into: &buffer)
     }
 
     /// `{"type":"return_control","invocation_id","invocation_inputs",…}`
-    static func returnControl(_ control: InvokeAgentEvent.ReturnControl, into buffer: inout ByteBuffer) {
+    func returnControl(_ control: InvokeAgentEvent.ReturnControl, into buffer: inout ByteBuffer) {
         buffer.writeStaticString(#"{"type":"return_control","invocation_id":"#)
         if let id = control.invocationId {
             JSONText.writeString(id, to: &buffer)
@@ -61,14 +63,14 @@ enum NDJSONLines {
     }
 
     /// `{"type":"files","files":[{"name","type","bytes"}],…}`, the bytes in base64 as Bedrock sent them.
-    static func files(_ files: [InvokeAgentEvent.OutputFile], into buffer: inout ByteBuffer) {
+    func files(_ files: [InvokeAgentEvent.OutputFile], into buffer: inout ByteBuffer) {
         buffer.writeStaticString(#"{"type":"files","files":"#)
         Self.writeJSON(files, to: &buffer)
         Self.end(done: false, into: &buffer)
     }
 
     /// `{"type":"completion","final_content","session_id","chunks",…,"done":true}`
-    static func completion(escapedFinalContent: ByteBuffer, sessionId: String, chunks: Int, into buffer: inout ByteBuffer) {
+    func completion(escapedFinalContent: ByteBuffer, sessionId: String, chunks: Int, into buffer: inout ByteBuffer) {
         buffer.writeStaticString(#"{"type":"completion","final_content":""#)
         buffer.writeImmutableBuffer(escapedFinalContent)
         buffer.writeStaticString(#"","session_id":"#)
@@ -79,7 +81,7 @@ enum NDJSONLines {
     }
 
     /// `{"type":"error","error_code","message","retryable","request_id",…,"done":true}`
-    static func error(_ failure: StreamFailure, requestId: String, into buffer: inout ByteBuffer) {
+    func error(_ failure: StreamFailure, requestId: String, into buffer: inout ByteBuffer) {
         buffer.writeStaticString(#"{"type":"error","error_code":"#)
         JSONText.writeString(failure.errorCode, to: &buffer)
         buffer.writeStaticString(#","message":"#)
