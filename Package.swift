@@ -13,7 +13,7 @@ let package = Package(
         .library(name: "EventStream", targets: ["EventStream"]),
         .library(name: "AWSAccess", targets: ["AWSAccess"]),
         .library(name: "BedrockAgentRuntime", targets: ["BedrockAgentRuntime"]),
-        .executable(name: "bedrock-agent-streaming", targets: ["Service"]),
+        .executable(name: "bedrock-agent-streaming", targets: ["AgentStreamingService"]),
         .executable(name: "MockBedrock", targets: ["MockBedrock"]),
         .executable(name: "Benchmarks", targets: ["Benchmarks"]),
     ],
@@ -62,8 +62,10 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The service, in `Sources/Service`; its module is not called `Service`, which would hide
+        // ServiceLifecycle's `Service` protocol.
         .executableTarget(
-            name: "Service",
+            name: "AgentStreamingService",
             dependencies: [
                 "AWSAccess",
                 "BedrockAgentRuntime",
@@ -84,6 +86,7 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],
+            path: "Sources/Service",
             swiftSettings: swiftSettings
         ),
         // InvokeAgent's request and event shapes and the service model's rules, shared by the
@@ -149,7 +152,7 @@ let package = Package(
                 "BedrockAgentRuntime",
                 "EventStream",
                 "MockBedrock",
-                "Service",
+                "AgentStreamingService",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

@@ -13,8 +13,8 @@ struct MockBedrock: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "MockBedrock",
         abstract: "An offline AWS Bedrock Agent Runtime that replays fixtures as event-stream frames.",
-        subcommands: [Serve.self, Inspect.self],
-        defaultSubcommand: Serve.self
+        subcommands: [MockServeCommand.self, InspectCommand.self],
+        defaultSubcommand: MockServeCommand.self
     )
 
     /// Runs Swift concurrency's jobs on NIO's event loops, so a task that reads one connection and
@@ -26,8 +26,8 @@ struct MockBedrock: AsyncParsableCommand {
 }
 
 /// `MockBedrock [serve]`: runs the server. Each option falls back to an environment variable.
-struct Serve: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Serve InvokeAgent, STS and container credentials.")
+struct MockServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "serve", abstract: "Serve InvokeAgent, STS and container credentials.")
 
     @Option(help: "Address to listen on (MOCK_BEDROCK_HOST, default 127.0.0.1).")
     var host: String?

@@ -59,7 +59,7 @@ struct FixtureTests {
     @Test("inspect prints one JSON line per frame of a recording")
     func inspectRecording() throws {
         let bytes = ByteBuffer(bytes: try Data(contentsOf: fixturesFolder.appendingPathComponent("CAPGUARD.eventstream")))
-        let report = Inspect.report(bytes)
+        let report = InspectCommand.report(bytes)
         #expect(report.isClean)
         #expect(report.lines.count == 15)
         let first = try JSONDecoder().decode(JSONValue.self, from: Data(report.lines[0].utf8))
@@ -70,7 +70,7 @@ struct FixtureTests {
     @Test("inspect shows a chunk's bytes as text beside their base64")
     func inspectChunkText() throws {
         let bytes = ByteBuffer(bytes: try Data(contentsOf: fixturesFolder.appendingPathComponent("CAPSIMPLE.eventstream")))
-        let lines = try Inspect.report(bytes).lines.map { try JSONDecoder().decode(JSONValue.self, from: Data($0.utf8)) }
+        let lines = try InspectCommand.report(bytes).lines.map { try JSONDecoder().decode(JSONValue.self, from: Data($0.utf8)) }
         let chunk = try #require(lines.first { $0["chunk_text"] != nil })
         let base64 = try #require(chunk["payload"]?["bytes"]?.stringValue)
         #expect(chunk["chunk_text"]?.stringValue == String(decoding: Data(base64Encoded: base64) ?? Data(), as: UTF8.self))
@@ -82,7 +82,7 @@ struct FixtureTests {
         var bytes = ByteBuffer(bytes: try Data(contentsOf: fixturesFolder.appendingPathComponent("CAPKB.eventstream")))
         let firstFrameLength = Int(bytes.getInteger(at: 0, as: UInt32.self)!)
         bytes.setInteger(bytes.getInteger(at: firstFrameLength + 20, as: UInt8.self)! ^ 0x01, at: firstFrameLength + 20)
-        let report = Inspect.report(bytes)
+        let report = InspectCommand.report(bytes)
         #expect(!report.isClean)
         #expect(report.lines.count == 2)
         let error = try JSONDecoder().decode(JSONValue.self, from: Data(report.lines[1].utf8))

@@ -6,8 +6,8 @@ import NIOHTTP1
 import TestSupport
 import Testing
 
+@testable import AgentStreamingService
 @testable import MockBedrock
-@testable import Service
 
 /// Every row of the README's error table, produced for real against MockBedrock: the code, the
 /// retryable flag, and a message that never carries Bedrock's own text.

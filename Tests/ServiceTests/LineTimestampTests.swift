@@ -13,7 +13,7 @@ import NIOPosix
 import TestSupport
 import Testing
 
-@testable import Service
+@testable import AgentStreamingService
 
 @Suite("Line timestamps")
 struct LineTimestampTests {

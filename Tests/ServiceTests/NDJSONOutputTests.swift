@@ -3,7 +3,7 @@ import Foundation
 import NIOCore
 import Testing
 
-@testable import Service
+@testable import AgentStreamingService
 
 /// The NDJSON writer on its own: each event's line, field by field, as the README's table gives them.
 @Suite("NDJSON output")

@@ -8,8 +8,8 @@ import ServiceLifecycle
 import TestSupport
 import Testing
 
+@testable import AgentStreamingService
 @testable import MockBedrock
-@testable import Service
 
 /// What operators and browsers see: health, logs, metrics, CORS, disconnects and the shutdown drain.
 @Suite("Operations", .timeLimit(.minutes(2)))

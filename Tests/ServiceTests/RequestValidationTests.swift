@@ -6,8 +6,8 @@ import NIOHTTP1
 import TestSupport
 import Testing
 
+@testable import AgentStreamingService
 @testable import MockBedrock
-@testable import Service
 
 /// Requests refused before any stream: HTTP status and `{error_code, message, request_id}`.
 @Suite("Request validation", .timeLimit(.minutes(2)))

@@ -10,8 +10,8 @@ import ServiceLifecycle
 import TestSupport
 import Testing
 
+@testable import AgentStreamingService
 @testable import MockBedrock
-@testable import Service
 
 let fixturesFolder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../Fixtures").standardized
 /// The repository's fixtures, loaded once for every test's mock.
@@ -146,7 +146,7 @@ func withService<T: Sendable>(
         let configuration = try ServiceConfiguration(environment: variables, homeDirectory: "/nonexistent")
         let logLines = Shared<[String]>([])
         let logger = Logger(label: "app") { label in
-            var handler = OriginalFormatLogHandler(label: label, format: configuration.logFormat, level: .info) { line in
+            var handler = PythonLoggingFormatHandler(label: label, format: configuration.logFormat, level: .info) { line in
                 logLines.withLock { $0.append(line) }
             }
             handler.logLevel = .info

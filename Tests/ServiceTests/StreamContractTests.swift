@@ -5,8 +5,8 @@ import NIOCore
 import NIOHTTP1
 import Testing
 
+@testable import AgentStreamingService
 @testable import MockBedrock
-@testable import Service
 
 /// The NDJSON contract, fixture by fixture: what a frontend receives, line by line.
 @Suite("Stream contract", .timeLimit(.minutes(2)))

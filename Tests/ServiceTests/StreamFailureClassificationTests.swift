@@ -2,8 +2,8 @@ import AsyncHTTPClient
 import NIOCore
 import Testing
 
+@testable import AgentStreamingService
 @testable import EventStream
-@testable import Service
 
 /// Every upstream problem becomes its failure in ``StreamFailure``'s classification, tested
 /// here directly; `ErrorTableTests` drives the same through MockBedrock.

@@ -13,7 +13,7 @@ import NIOPosix
 import TestSupport
 import Testing
 
-@testable import Service
+@testable import AgentStreamingService
 
 @Suite("UTF-8 across chunks")
 struct UTF8StreamDecoderTests {

@@ -7,7 +7,7 @@ import NIOHTTP1
 import TestSupport
 import Testing
 
-@testable import Service
+@testable import AgentStreamingService
 
 @Suite("UpstreamHealth")
 struct UpstreamHealthTests {

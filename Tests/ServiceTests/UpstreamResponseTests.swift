@@ -13,7 +13,7 @@ import NIOPosix
 import TestSupport
 import Testing
 
-@testable import Service
+@testable import AgentStreamingService
 
 @Suite("Upstream response", .timeLimit(.minutes(2)))
 struct UpstreamResponseTests {

@@ -15,8 +15,8 @@ struct BedrockAgentStreaming: AsyncParsableCommand {
         commandName: "bedrock-agent-streaming",
         abstract: "Streams AWS Bedrock Agent answers as newline-delimited JSON.",
         version: ServiceVersion.current,
-        subcommands: [Serve.self, HealthCheck.self],
-        defaultSubcommand: Serve.self
+        subcommands: [ServeCommand.self, HealthCheckCommand.self],
+        defaultSubcommand: ServeCommand.self
     )
 
     /// Runs Swift concurrency's jobs on NIO's event loops, so a task that reads one connection and
@@ -28,8 +28,8 @@ struct BedrockAgentStreaming: AsyncParsableCommand {
 }
 
 /// Serves the API until SIGTERM or SIGINT, configured by environment variables (README).
-struct Serve: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Serve the API (the default).")
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "serve", abstract: "Serve the API (the default).")
 
     func run() async throws {
         let configuration: ServiceConfiguration
@@ -40,7 +40,7 @@ struct Serve: AsyncParsableCommand {
             throw ExitCode(2)
         }
         LoggingSystem.bootstrap { label in
-            OriginalFormatLogHandler(label: label, format: configuration.logFormat, level: configuration.logLevel)
+            PythonLoggingFormatHandler(label: label, format: configuration.logFormat, level: configuration.logLevel)
         }
         let logger = Logger(label: "app")
         let clients = AWSHTTPClients(configuration: configuration)
@@ -65,7 +65,7 @@ struct Serve: AsyncParsableCommand {
 }
 
 /// Exits 0 when the local service's `/health` answers 200 (healthy or degraded), else 1.
-struct HealthCheck: AsyncParsableCommand {
+struct HealthCheckCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "healthcheck", abstract: "Probe a running service's /health.")
 
     @Option(help: "The URL to probe; default http://127.0.0.1:$PORT/health.")
@@ -76,19 +76,23 @@ struct HealthCheck: AsyncParsableCommand {
 
     func run() async throws {
         let port = ProcessInfo.processInfo.environment["PORT"] ?? "8000"
-        let url = self.url ?? "http://127.0.0.1:\(port)/health"
-        do {
-            let response = try await HTTPClient.shared.execute(HTTPClientRequest(url: url), timeout: .seconds(Int64(self.timeout)))
-            guard response.status == .ok else {
-                print("unhealthy: \(url) answered \(response.status.code)")
-                throw ExitCode.failure
-            }
-            print("healthy: \(url)")
-        } catch let exit as ExitCode {
-            throw exit
-        } catch {
-            print("unhealthy: \(url): \(error)")
+        let probe = await Self.probe(url: self.url ?? "http://127.0.0.1:\(port)/health", timeout: self.timeout)
+        print(probe.message)
+        if !probe.healthy {
             throw ExitCode.failure
+        }
+    }
+
+    /// Whether `url` answers 200 within `timeout` seconds, and the line that says so.
+    static func probe(url: String, timeout: Int) async -> (healthy: Bool, message: String) {
+        do {
+            let response = try await HTTPClient.shared.execute(HTTPClientRequest(url: url), timeout: .seconds(Int64(timeout)))
+            guard response.status == .ok else {
+                return (false, "unhealthy: \(url) answered \(response.status.code)")
+            }
+            return (true, "healthy: \(url)")
+        } catch {
+            return (false, "unhealthy: \(url): \(error)")
         }
     }
 }

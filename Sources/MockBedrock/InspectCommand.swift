@@ -6,8 +6,8 @@ import NIOCore
 /// `MockBedrock inspect FILE`: one JSON line per frame of an event-stream file (headers, and the
 /// payload as JSON when it is, else base64), then a line for any error, such as a CRC failure. A
 /// chunk's `bytes` are shown decoded too, as `chunk_text` (the base64 stays in `payload`).
-struct Inspect: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Print each frame of an event-stream file as a JSON line.")
+struct InspectCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "inspect", abstract: "Print each frame of an event-stream file as a JSON line.")
 
     @Argument(help: "The event-stream file, e.g. a recorded InvokeAgent response body.")
     var file: String

@@ -10,7 +10,7 @@ import Synchronization
 ///
 /// or, with `LOG_FORMAT=json`, one JSON object a line. Metadata is printed with `request_id` first
 /// and the other keys sorted, so lines are stable to read and to grep.
-struct OriginalFormatLogHandler: LogHandler {
+struct PythonLoggingFormatHandler: LogHandler {
     let label: String
     let format: ServiceConfiguration.LogFormat
     var logLevel: Logger.Level
