@@ -58,7 +58,7 @@ struct ServiceApplication: Sendable {
         router.add(middleware: RequestLogMiddleware(metrics: self.metrics))
         router.add(middleware: CORSPolicyMiddleware(allowedOrigins: self.configuration.allowedOrigins))
         router.add(middleware: APIErrorMiddleware())
-        let client = BedrockAgentClient(
+        let backend = InvokeAgentBackend(
             clients: self.clients,
             credentials: self.credentials,
             signer: SigV4Signer(service: "bedrock", region: self.configuration.region.name),
@@ -67,7 +67,7 @@ struct ServiceApplication: Sendable {
         )
         StreamRoute(
             configuration: self.configuration,
-            client: client,
+            backend: backend,
             streams: self.streams,
             upstream: self.upstream,
             metrics: self.metrics

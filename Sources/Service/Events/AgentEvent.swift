@@ -1,11 +1,9 @@
 import BedrockAgentRuntime
-import EventStream
-import ExtrasBase64
-import Foundation
 import NIOCore
-import NIOFoundationCompat
 
-/// What one InvokeAgent stream frame means to the service.
+/// What a backend's answer carries, event by event, whatever its wire format: the stream turns
+/// these into its output. Failures (exceptions, error frames) are not events: a backend reports
+/// them as ``StreamFailure``s.
 enum AgentEvent: Sendable {
     /// Answer bytes (plain UTF-8, possibly ending mid-character) and any citations.
     case chunk(bytes: [UInt8], citations: [JSONValue]?)
@@ -15,62 +13,4 @@ enum AgentEvent: Sendable {
     case files([InvokeAgentEvent.OutputFile])
     /// An event type this service does not know; skipped, so new Bedrock events do not break streams.
     case unknown(eventType: String)
-
-    /// Maps a decoded frame; exception and error frames become the ``StreamFailure`` they report.
-    init(_ message: EventStreamMessage) throws(StreamFailure) {
-        let kind: EventStreamMessage.Kind
-        do {
-            kind = try message.kind
-        } catch {
-            throw StreamFailure(.corruptFrame, detail: "\(error)")
-        }
-        switch kind {
-        case .event(type: "chunk"):
-            self = try Self.chunk(message.payload)
-        case .event(type: "trace"):
-            guard (try? JSONSerialization.jsonObject(with: Data(buffer: message.payload))) != nil else {
-                throw StreamFailure(.corruptFrame, detail: "a trace payload is not JSON")
-            }
-            self = .trace(message.payload)
-        case .event(type: "returnControl"):
-            self = .returnControl(try Self.decode(InvokeAgentEvent.ReturnControl.self, message.payload, "returnControl"))
-        case .event(type: "files"):
-            self = .files(try Self.decode(InvokeAgentEvent.Files.self, message.payload, "files").files ?? [])
-        case .event(let type):
-            self = .unknown(eventType: type)
-        case .exception(let type):
-            throw StreamFailure.exceptionFrame(type: type, payload: message.payload)
-        case .error(let code, let text):
-            throw StreamFailure.errorFrame(code: code, message: text)
-        }
-    }
-
-    /// `{"bytes":"<base64>"}` is by far the most common frame, so it is read without a JSON
-    /// decoder; anything else (citations, escapes) takes the general path.
-    private static func chunk(_ payload: ByteBuffer) throws(StreamFailure) -> AgentEvent {
-        let prefix: StaticString = #"{"bytes":""#
-        let view = payload.readableBytesView
-        if view.count >= prefix.utf8CodeUnitCount + 2,
-            view.starts(with: UnsafeBufferPointer(start: prefix.utf8Start, count: prefix.utf8CodeUnitCount)),
-            view.suffix(2).elementsEqual([UInt8(ascii: "\""), UInt8(ascii: "}")])
-        {
-            let base64 = view.dropFirst(prefix.utf8CodeUnitCount).dropLast(2)
-            if !base64.contains(UInt8(ascii: "\\")), let bytes = try? Base64.decode(bytes: base64) {
-                return .chunk(bytes: bytes, citations: nil)
-            }
-        }
-        let chunk = try self.decode(InvokeAgentEvent.Chunk.self, payload, "chunk")
-        guard let bytes = try? Base64.decode(string: chunk.bytes ?? "") else {
-            throw StreamFailure(.corruptFrame, detail: "a chunk's bytes are not base64")
-        }
-        return .chunk(bytes: bytes, citations: chunk.attribution?.citations)
-    }
-
-    private static func decode<Payload: Decodable>(_: Payload.Type, _ payload: ByteBuffer, _ event: String) throws(StreamFailure) -> Payload {
-        do {
-            return try JSONDecoder().decode(Payload.self, from: Data(buffer: payload, byteTransferStrategy: .noCopy))
-        } catch {
-            throw StreamFailure(.corruptFrame, detail: "a \(event) payload does not match the service model: \(error)")
-        }
-    }
 }

@@ -11,7 +11,7 @@ import Prometheus
 /// newline-delimited JSON (see ``AgentStream``).
 struct StreamRoute: Sendable {
     let configuration: ServiceConfiguration
-    let client: BedrockAgentClient
+    let backend: any AgentBackend
     let streams: ActiveStreams
     let upstream: UpstreamHealth
     let metrics: ServiceMetrics
@@ -88,7 +88,7 @@ struct StreamRoute: Sendable {
             request: input,
             output: output,
             requestId: context.requestId,
-            client: self.client,
+            backend: self.backend,
             maxAttempts: self.configuration.upstreamMaxAttempts,
             debug: self.configuration.debug,
             controller: controller,

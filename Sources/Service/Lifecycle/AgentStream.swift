@@ -8,9 +8,9 @@ import Prometheus
 
 /// One streamed answer, from the `start` line to exactly one terminal line.
 ///
-/// The path of a request: ``StreamRequest`` (validated body) → ``BedrockAgentClient`` (signed
-/// InvokeAgent, retried while nothing has been forwarded) → ``EventStreamDecoder`` (frames, as
-/// bytes arrive) → ``AgentEvent`` (what each frame means) → a ``StreamOutput`` (``NDJSONOutput``: one line per event,
+/// The path of a request: ``StreamRequest`` (validated body) → an ``AgentBackend`` (for
+/// InvokeAgent: the signed call, its frames as they arrive; retried while nothing has been
+/// forwarded) → ``AgentEvent``s → a ``StreamOutput`` (``NDJSONOutput``: one line per event,
 /// written and flushed per network read).
 ///
 /// Everything runs in the task that writes the response: a ``StreamController`` stop (a timeout,
@@ -38,7 +38,7 @@ final class AgentStream: @unchecked Sendable {
     /// The format the client reads.
     private var output: any StreamOutput
     private let requestId: String
-    private let client: BedrockAgentClient
+    private let backend: any AgentBackend
     /// `UPSTREAM_MAX_ATTEMPTS`.
     private let maxAttempts: Int
     private let debug: DebugPolicy
@@ -69,7 +69,7 @@ final class AgentStream: @unchecked Sendable {
         request: StreamRequest,
         output: any StreamOutput,
         requestId: String,
-        client: BedrockAgentClient,
+        backend: any AgentBackend,
         maxAttempts: Int,
         debug: DebugPolicy,
         controller: StreamController,
@@ -80,7 +80,7 @@ final class AgentStream: @unchecked Sendable {
         self.request = request
         self.output = output
         self.requestId = requestId
-        self.client = client
+        self.backend = backend
         self.maxAttempts = maxAttempts
         self.debug = debug
         self.controller = controller
@@ -164,13 +164,14 @@ final class AgentStream: @unchecked Sendable {
             }
             let failure: StreamFailure
             do {
-                try await self.client.invoke(
-                    self.request,
-                    on: self.eventLoop,
-                    stoppedBy: self.controller,
-                    whenSent: { if let failure = await self.writeStart(to: &writer) { throw failure } },
-                    read: { response in try await self.forward(response, to: &writer) }
-                )
+                let attempt = try await self.backend.send(self.request, on: self.eventLoop, stoppedBy: self.controller)
+                defer { attempt.close() }
+                // The start line goes out while the backend works on the request.
+                if let disconnected = await self.writeStart(to: &writer) {
+                    throw disconnected
+                }
+                try await attempt.answer()
+                try await self.forward(attempt, to: &writer)
                 self.outcome = .completed
                 return
             } catch is CancellationError {
@@ -228,75 +229,35 @@ final class AgentStream: @unchecked Sendable {
     /// What is queued for one client is then bounded by this, one line and NIO's write buffer.
     static let linesPerWrite = 64 * 1024
 
-    /// Turns the frames of one InvokeAgent response into lines as they arrive.
-    private func forward(_ response: UpstreamResponse, to writer: inout any ResponseBodyWriter) async throws {
-        let frames = NIOSingleStepByteToMessageProcessor(EventStreamDecoder())
-        var messages: [EventStreamMessage] = []
+    /// Turns the events of one attempt's answer into lines as they arrive.
+    private func forward(_ attempt: any AgentAttempt, to writer: inout any ResponseBodyWriter) async throws {
+        var events: [AgentEvent] = []
         var lines = ByteBuffer()
         while true {
-            let piece: ByteBuffer?
-            do {
-                piece = try await response.nextBodyPart()
-            } catch {
-                throw StreamFailure.transport(error, afterHead: true)
-            }
-            // Lines of frames before a failing one are part of the answer: they are written first.
-            let decodeFailure = Self.decode(piece, with: frames, into: &messages)
+            let read = await attempt.nextEvents(into: &events)
+            // Events before a failure are part of the answer: their lines are written first.
             var next = 0
-            while next < messages.count {
-                let failure = self.lines(from: messages, next: &next, into: &lines)
+            while next < events.count {
+                self.lines(from: events, next: &next, into: &lines)
                 try await self.flush(&lines, to: &writer)
-                if let failure {
-                    throw failure
-                }
             }
-            messages.removeAll(keepingCapacity: true)
-            if let decodeFailure {
-                throw decodeFailure
-            }
-            if piece == nil {
-                return
+            events.removeAll(keepingCapacity: true)
+            switch read {
+            case .more: continue
+            case .ended: return
+            case .failed(let failure): throw failure
+            case .cancelled: throw CancellationError()
             }
         }
     }
 
-    /// Appends the frames that `piece` completes (`nil`: the body ended) to `messages`; returns the
-    /// failure that ends the stream, if a frame is corrupt or cut.
+    /// Appends the lines of `events` from `next` on until they reach ``linesPerWrite`` bytes.
     @inline(never)
-    private static func decode(
-        _ piece: ByteBuffer?,
-        with frames: NIOSingleStepByteToMessageProcessor<EventStreamDecoder>,
-        into messages: inout [EventStreamMessage]
-    ) -> StreamFailure? {
-        do {
-            if let piece {
-                try frames.process(buffer: piece) { messages.append($0) }
-            } else {
-                try frames.finishProcessing(seenEOF: true) { messages.append($0) }
-            }
-            return nil
-        } catch let error as EventStreamError {
-            return StreamFailure(error)
-        } catch {
-            return StreamFailure(.internalError, detail: "\(error)")
-        }
-    }
-
-    /// Appends the lines of `messages` from `next` on until they reach ``linesPerWrite`` bytes;
-    /// returns the failure an exception or error frame reports, which ends the stream.
-    @inline(never)
-    private func lines(from messages: [EventStreamMessage], next: inout Int, into lines: inout ByteBuffer) -> StreamFailure? {
-        while next < messages.count && lines.readableBytes < Self.linesPerWrite {
-            let message = messages[next]
+    private func lines(from events: [AgentEvent], next: inout Int, into lines: inout ByteBuffer) {
+        while next < events.count && lines.readableBytes < Self.linesPerWrite {
+            self.forward(events[next], into: &lines)
             next += 1
-            do {
-                try self.forward(message, into: &lines)
-            } catch {
-                next = messages.count
-                return error
-            }
         }
-        return nil
     }
 
     /// Writes the `start` line unless it already was; returns the failure when the client is gone.
@@ -329,9 +290,8 @@ final class AgentStream: @unchecked Sendable {
         try await writer.write(buffer)
     }
 
-    /// Appends the line for one decoded frame.
-    private func forward(_ message: EventStreamMessage, into buffer: inout ByteBuffer) throws(StreamFailure) {
-        let event = try AgentEvent(message)
+    /// Appends the line for one event.
+    private func forward(_ event: AgentEvent, into buffer: inout ByteBuffer) {
         self.controller.eventArrived()
         switch event {
         case .chunk(let bytes, let citations):

@@ -24,7 +24,7 @@ final class AWSHTTPClients: Sendable {
 
     /// The pools of one event loop, made as streams first need them, and how many streams use
     /// them now.
-    private final class Loop: Sendable {
+    fileprivate final class Loop: Sendable {
         let eventLoop: any EventLoop
         let activeStreams = Atomic<Int>(0)
         let pools = Mutex<[HTTPClient]>([])
@@ -57,15 +57,32 @@ final class AWSHTTPClients: Sendable {
         self.loops = eventLoopGroup.makeIterator().map(Loop.init)
     }
 
-    /// Runs one Bedrock call, from request to the end of its body, with a pool on `eventLoop` (on
-    /// any loop's when `eventLoop` is not one of the group's).
+    /// One stream's use of a pool, from its request to the end of its body; ``release()`` (once)
+    /// gives it back.
+    struct Lease: Sendable {
+        let client: HTTPClient
+        fileprivate let loop: Loop
+
+        func release() {
+            self.loop.activeStreams.subtract(1, ordering: .relaxed)
+        }
+    }
+
+    /// The pool for one Bedrock call on `eventLoop` (on any loop's when `eventLoop` is not one of
+    /// the group's), counted until the lease is released.
+    func leaseBedrockClient(on eventLoop: any EventLoop) -> Lease {
+        let (pool, loop) = self.takePool(on: eventLoop)
+        return Lease(client: pool, loop: loop)
+    }
+
+    /// Runs one Bedrock call, from request to the end of its body, with a pool on `eventLoop`.
     func withBedrockClient<Result>(
         on eventLoop: any EventLoop,
         _ body: (HTTPClient) async throws -> Result
     ) async throws -> Result {
-        let (pool, loop) = self.takePool(on: eventLoop)
-        defer { loop.activeStreams.subtract(1, ordering: .relaxed) }
-        return try await body(pool)
+        let lease = self.leaseBedrockClient(on: eventLoop)
+        defer { lease.release() }
+        return try await body(lease.client)
     }
 
     /// The pool for one more stream on `eventLoop`, counted on its loop until the caller subtracts
