@@ -151,7 +151,7 @@ final class AgentStream: @unchecked Sendable {
 
     // MARK: Upstream
 
-    /// Calls Bedrock, retrying throttling, 5xx and connection failures with exponential backoff and
+    /// Asks the backend, retrying throttling, 5xx and connection failures with exponential backoff and
     /// full jitter as long as nothing has been forwarded, and streams the answer.
     ///
     /// This and the async functions it calls keep their frames small, with the work between
