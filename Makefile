@@ -68,11 +68,12 @@ format:
 # MockBedrock and the service wired to it, as `docker compose up` does, without Docker.
 DEV_ENV = AWS_ENDPOINT_URL=http://127.0.0.1:4566 AWS_REGION=us-east-1 \
 	AWS_ACCESS_KEY_ID=AKIDMOCKBEDROCK AWS_SECRET_ACCESS_KEY=mock-bedrock-secret AWS_EC2_METADATA_DISABLED=true
+# Ctrl-C stops both programs (each exits 0 on SIGINT) and ends without an error from make.
 dev: build
-	@trap 'trap - EXIT INT TERM; kill 0' EXIT INT TERM; \
-	MOCK_BEDROCK_ACCESS_KEY_ID=AKIDMOCKBEDROCK MOCK_BEDROCK_SECRET_ACCESS_KEY=mock-bedrock-secret \
-	  .build/debug/MockBedrock & \
-	$(DEV_ENV) .build/debug/bedrock-agent-streaming & \
+	@MOCK_BEDROCK_ACCESS_KEY_ID=AKIDMOCKBEDROCK MOCK_BEDROCK_SECRET_ACCESS_KEY=mock-bedrock-secret \
+	  .build/debug/MockBedrock & mock=$$!; \
+	$(DEV_ENV) .build/debug/bedrock-agent-streaming & service=$$!; \
+	trap 'kill -INT $$mock $$service 2>/dev/null; wait; exit 0' INT TERM; \
 	sleep 1; \
 	echo; echo "Streaming from the mock agent HELLO:"; \
 	echo "  curl -N -X POST http://localhost:8000/api/agent/stream -H 'Content-Type: application/json' -d '{\"input_text\": \"Hello\", \"agent_id\": \"HELLO\"}'"; \
