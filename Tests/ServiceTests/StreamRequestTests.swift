@@ -1,0 +1,89 @@
+import BedrockAgentRuntime
+import HTTPTypes
+import NIOCore
+import Testing
+
+@testable import AgentStreamingService
+
+/// Request parsing and validation on their own, without a server: each rule, its message, and
+/// what a valid body becomes.
+@Suite("Stream request")
+struct StreamRequestTests {
+    private static let configuration = Result {
+        try ServiceConfiguration(environment: ["AWS_EC2_METADATA_DISABLED": "true"], homeDirectory: nil)
+    }
+
+    private func parse(_ body: String, _ configuration: ServiceConfiguration? = nil) throws -> StreamRequest {
+        let configuration = try configuration ?? Self.configuration.get()
+        return try StreamRequest(parsing: ByteBuffer(string: body), configuration: configuration)
+    }
+
+    @Test(
+        "each bad body is refused with a message naming the field",
+        arguments: [
+
+            ("{not json", "invalid_json", "not valid JSON"),
+            ("[1, 2]", "invalid_json", "JSON object"),
+            (#"{"agent_id": "HELLO"}"#, "invalid_request", "input_text"),
+            (#"{"input_text": "   ", "agent_id": "HELLO"}"#, "invalid_request", "input_text"),
+            (#"{"input_text": 5, "agent_id": "HELLO"}"#, "invalid_request", "input_text"),
+            (#"{"input_text": "Hi"}"#, "invalid_request", "agent_id"),
+            (#"{"input_text": "Hi", "agent_id": "NOT VALID"}"#, "invalid_request", "agent_id"),
+            (#"{"input_text": "Hi", "agent_id": "ELEVENCHARS"}"#, "invalid_request", "agent_id"),
+            (#"{"input_text": "Hi", "agent_id": "HELLO", "agent_alias_id": "a-b"}"#, "invalid_request", "agent_alias_id"),
+            (#"{"input_text": "Hi", "agent_id": "HELLO", "session_id": "x"}"#, "invalid_request", "session_id"),
+            (#"{"input_text": "Hi", "agent_id": "HELLO", "session_id": "a/b"}"#, "invalid_request", "session_id"),
+            (#"{"input_text": "Hi", "agent_id": "HELLO", "session_attributes": {"a": 1}}"#, "invalid_request", "session_attributes"),
+            (#"{"input_text": "Hi", "agent_id": "HELLO", "prompt_session_attributes": "x"}"#, "invalid_request", "prompt_session_attributes"),
+            (#"{"input_text": "Hi", "agent_id": "HELLO", "end_session": "yes"}"#, "invalid_request", "end_session"),
+            (#"{"input_text": "Hi", "agent_id": "HELLO", "memory_id": "m"}"#, "invalid_request", "memory_id"),
+            (#"{"input_text": "Hi", "agent_id": "HELLO", "stream_final_response": 1}"#, "invalid_request", "stream_final_response"),
+            (#"{"agent_id": "RETCTRL", "return_control_invocation_results": [{}]}"#, "invalid_request", "invocation_id"),
+            (
+                #"{"agent_id": "RETCTRL", "invocation_id": "x", "return_control_invocation_results": []}"#, "invalid_request",
+                "return_control_invocation_results"
+            ),
+            (#"{"input_text": "Hi", "agent_id": "HELLO", "invocation_id": "x"}"#, "invalid_request", "return_control_invocation_results"),
+        ] as [(String, String, String)]
+    )
+    func badBody(body: String, code: String, mentions: String) {
+        let error = #expect(throws: APIError.self) { try self.parse(body) }
+        #expect(error?.status == .badRequest)
+        #expect(error?.code == code)
+        #expect(error?.message.contains(mentions) == true, "\(error?.message ?? "")")
+    }
+
+    @Test("a valid body: defaults filled in, the InvokeAgent body encoded once, traces only in debug mode")
+    func valid() throws {
+        let request = try self.parse(#"{"input_text": "Hello", "agent_id": "HELLO", "enable_trace": true, "session_attributes": {"tier": "gold"}}"#)
+        #expect(request.inputText == "Hello")
+        #expect(request.target.agentId == "HELLO")
+        #expect(request.target.agentAliasId == "TSTALIASID")
+        #expect(request.target.sessionId.wholeMatch(of: /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/) != nil)
+        #expect(request.streamFinalResponse)
+        let body = try StrictJSONParser.parse(request.invokeAgentBody.readableBytesView)
+        #expect(body["inputText"] == .string("Hello"))
+        #expect(body["enableTrace"] == nil, "traces are asked for only in debug mode")
+        #expect(body["sessionState"]?["sessionAttributes"] == .object(["tier": .string("gold")]))
+        #expect(body["streamingConfigurations"]?["streamFinalResponse"] == .bool(true))
+        var debug = try Self.configuration.get()
+        debug.debugMode = true
+        let traced = try StrictJSONParser.parse(
+            try self.parse(#"{"input_text": "Hello", "agent_id": "HELLO", "enable_trace": true}"#, debug).invokeAgentBody.readableBytesView
+        )
+        #expect(traced["enableTrace"] == .bool(true))
+    }
+
+    @Test("an agent outside ALLOWED_AGENT_IDS is 403, after every check of the body")
+    func allowedAgents() throws {
+        var configuration = try Self.configuration.get()
+        configuration.allowedAgentIds = ["HELLO"]
+        #expect(throws: Never.self) { try self.parse(#"{"input_text": "Hi", "agent_id": "HELLO"}"#, configuration) }
+        let refused = #expect(throws: APIError.self) { try self.parse(#"{"input_text": "Hi", "agent_id": "OTHER"}"#, configuration) }
+        #expect(refused == .agentNotAllowed)
+        let invalid = #expect(throws: APIError.self) {
+            try self.parse(#"{"input_text": "Hi", "agent_id": "OTHER", "session_id": "x"}"#, configuration)
+        }
+        #expect(invalid?.code == "invalid_request")
+    }
+}
