@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Foundation
 import NIOHTTP1
+import TestSupport
 import Testing
 
 @testable import AWSAccess
@@ -142,7 +143,7 @@ struct CredentialProviderChainTests {
                 let first = try await chain.credentials()
                 #expect(first.accessKeyID == "ASIA-1")
                 #expect(try await chain.credentials().accessKeyID == "ASIA-1")
-                try await eventually("IMDS was never asked again") { try await chain.credentials().accessKeyID != "ASIA-1" }
+                #expect(try await eventually { try await chain.credentials().accessKeyID != "ASIA-1" }, "IMDS was never asked again")
                 let credentialFetches = server.requests.filter { $0.path == "/latest/meta-data/iam/security-credentials/role" }
                 #expect(credentialFetches.count >= 2)
                 #expect(server.requests.filter { $0.path == "/latest/api/token" }.count == credentialFetches.count)

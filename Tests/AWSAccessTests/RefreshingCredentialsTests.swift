@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+import TestSupport
 import Testing
 
 @testable import AWSAccess
@@ -96,7 +97,7 @@ struct RefreshingCredentialsTests {
         #expect(first.accessKeyID == "AKID-1")
         // Still valid: handed out at once, while a refresh starts behind it.
         #expect(try await cache.credentials().accessKeyID == "AKID-1")
-        try await eventually("the background refresh never delivered") { try await cache.credentials().accessKeyID != "AKID-1" }
+        #expect(try await eventually { try await cache.credentials().accessKeyID != "AKID-1" }, "the background refresh never delivered")
         let fetches = provider.fetches
         #expect(fetches.count >= 2)
         #expect(fetches[1] < first.expiration!)
@@ -127,8 +128,8 @@ struct RefreshingCredentialsTests {
         )
         #expect(try await cache.credentials().accessKeyID == "AKID-1")
         #expect(try await cache.credentials().accessKeyID == "AKID-1")
-        try await eventually("the background refresh was never attempted") { provider.fetches.count >= 2 }
-        try await eventually("the failed refresh was never retried") { try await cache.credentials().accessKeyID == "AKID-3" }
+        #expect(try await eventually { provider.fetches.count >= 2 }, "the background refresh was never attempted")
+        #expect(try await eventually { try await cache.credentials().accessKeyID == "AKID-3" }, "the failed refresh was never retried")
     }
 
     @Test("credentials that are already expired are rejected, naming the source and not the secret")
@@ -150,7 +151,7 @@ struct RefreshingCredentialsTests {
         let cache = RefreshingCredentials(provider: provider, logger: quietLogger)
         let cancelled = Task { try await cache.credentials() }
         let waiting = Task { try await cache.credentials() }
-        try await eventually("the refresh never started") { provider.fetches.count == 1 }
+        #expect(try await eventually { provider.fetches.count == 1 }, "the refresh never started")
 
         cancelled.cancel()
         await #expect(throws: CancellationError.self) { try await cancelled.value }

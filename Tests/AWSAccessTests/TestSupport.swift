@@ -214,16 +214,6 @@ extension TestHTTPServer.Request {
     }
 }
 
-/// Waits until `condition` holds, checking every 10 ms for at most 5 s; records an issue if it never does.
-/// Used to wait for background work, never to assert on timing.
-func eventually(_ comment: Comment, _ condition: () async throws -> Bool, sourceLocation: SourceLocation = #_sourceLocation) async throws {
-    for _ in 0..<500 {
-        if try await condition() { return }
-        try await Task.sleep(for: .milliseconds(10))
-    }
-    Issue.record(comment, sourceLocation: sourceLocation)
-}
-
 /// STS answers as STS writes them.
 enum STSDocuments {
     static func callerIdentity(account: String = "123456789012") -> String {

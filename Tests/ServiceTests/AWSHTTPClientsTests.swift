@@ -33,12 +33,12 @@ struct AWSHTTPClientsTests {
             let release = Shared(false)
             for _ in 0..<held {
                 tasks.addTask {
-                    try! await clients.withBedrockClient(on: loops[0]) { pool in
-                        #expect(pool.eventLoopGroup === loops[0], "a pool lives on the stream's loop")
-                        allOpened.yield()
-                        while !release.value { try await Task.sleep(for: .milliseconds(5)) }
-                        return ObjectIdentifier(pool)
-                    }
+                    let lease = clients.leaseBedrockClient(on: loops[0])
+                    defer { lease.release() }
+                    #expect(lease.client.eventLoopGroup === loops[0], "a pool lives on the stream's loop")
+                    allOpened.yield()
+                    while !release.value { try? await Task.sleep(for: .milliseconds(5)) }
+                    return ObjectIdentifier(lease.client)
                 }
             }
             var count = 0

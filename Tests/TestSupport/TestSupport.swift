@@ -17,14 +17,15 @@ public final class Shared<Value: Sendable>: Sendable {
     public var value: Value { self.withLock { $0 } }
 }
 
-/// Polls `condition` every 20 ms for up to five seconds: for effects that happen on a server's side
-/// after the client's call returns.
-public func eventually(_ condition: @Sendable () -> Bool) async throws -> Bool {
-    for _ in 0..<250 {
-        if condition() { return true }
-        try await Task.sleep(for: .milliseconds(20))
+/// Polls `condition` every 10 ms for up to five seconds and says whether it came to hold: for
+/// effects of background work, or on a server's side after the client's call returns; never to
+/// assert on timing. Use it as `#expect(try await eventually { ... }, "what never happened")`.
+public func eventually(_ condition: () async throws -> Bool) async throws -> Bool {
+    for _ in 0..<500 {
+        if try await condition() { return true }
+        try await Task.sleep(for: .milliseconds(10))
     }
-    return condition()
+    return try await condition()
 }
 
 /// A loopback port that refuses connections for as long as this value lives: bound but never
