@@ -1,5 +1,4 @@
 import BedrockAgentRuntime
-import EventStream
 import Foundation
 import Hummingbird
 import Logging

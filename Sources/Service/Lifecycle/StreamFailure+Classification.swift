@@ -6,8 +6,9 @@ import NIOCore
 import NIOFoundationCompat
 
 /// Every way an upstream problem becomes a ``StreamFailure``, in one place: transport errors,
-/// HTTP error responses, exception and error frames, event-stream format errors, and a client
-/// that went away. Cancellation is not a failure: it stays `CancellationError`.
+/// HTTP error responses, exception and error frames, malformed events, event-stream format
+/// errors, missing credentials, and a client that went away. Cancellation is not a failure: it
+/// stays `CancellationError`. (Only the service's own bugs, `internalError`, are made where found.)
 extension StreamFailure {
     /// What a transport error of the Bedrock call means: before the response head, a failure to
     /// connect; after it, the stream was cut. Cancellation (the stream was stopped) is returned as
@@ -66,9 +67,20 @@ extension StreamFailure {
         StreamFailure(.unknownUpstreamError, detail: "\(code): \(message ?? "")")
     }
 
+    /// A frame that is well formed but says something the service model does not allow: its
+    /// headers name no known message type, or its payload is not the event's shape.
+    static func malformedEvent(_ problem: String) -> StreamFailure {
+        StreamFailure(.corruptFrame, detail: problem)
+    }
+
     /// A frame the event-stream decoder refused: cut short, the stream was cut; else it is corrupt.
     init(_ error: EventStreamError) {
         self.init(error.code == .truncatedFrame ? .streamCut : .corruptFrame, detail: "\(error)")
+    }
+
+    /// The credential chain could not give credentials to sign with.
+    static func credentialsUnavailable(_ error: any Error) -> StreamFailure {
+        StreamFailure(.credentialsUnavailable, detail: "\(error)")
     }
 
     /// A write to the client failed: it has gone.

@@ -14,14 +14,14 @@ extension AgentEvent {
         do {
             kind = try message.kind
         } catch {
-            throw StreamFailure(.corruptFrame, detail: "\(error)")
+            throw StreamFailure.malformedEvent("\(error)")
         }
         switch kind {
         case .event(type: "chunk"):
             self = try Self.chunk(message.payload)
         case .event(type: "trace"):
             guard (try? JSONSerialization.jsonObject(with: Data(buffer: message.payload))) != nil else {
-                throw StreamFailure(.corruptFrame, detail: "a trace payload is not JSON")
+                throw StreamFailure.malformedEvent("a trace payload is not JSON")
             }
             self = .trace(message.payload)
         case .event(type: "returnControl"):
@@ -53,7 +53,7 @@ extension AgentEvent {
         }
         let chunk = try self.decode(InvokeAgentEvent.Chunk.self, payload, "chunk")
         guard let bytes = try? Base64.decode(string: chunk.bytes ?? "") else {
-            throw StreamFailure(.corruptFrame, detail: "a chunk's bytes are not base64")
+            throw StreamFailure.malformedEvent("a chunk's bytes are not base64")
         }
         return .chunk(bytes: bytes, citations: chunk.attribution?.citations)
     }
@@ -62,7 +62,7 @@ extension AgentEvent {
         do {
             return try JSONDecoder().decode(Payload.self, from: Data(buffer: payload, byteTransferStrategy: .noCopy))
         } catch {
-            throw StreamFailure(.corruptFrame, detail: "a \(event) payload does not match the service model: \(error)")
+            throw StreamFailure.malformedEvent("a \(event) payload does not match the service model: \(error)")
         }
     }
 }

@@ -31,7 +31,7 @@ struct InvokeAgentBackend: AgentBackend {
         } catch is CancellationError {
             throw CancellationError()
         } catch {
-            throw StreamFailure(.credentialsUnavailable, detail: "\(error)")
+            throw StreamFailure.credentialsUnavailable(error)
         }
         return try self.start(request, credentials: credentials, on: eventLoop, stoppedBy: controller)
     }
