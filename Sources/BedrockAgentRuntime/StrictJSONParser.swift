@@ -281,7 +281,9 @@ public struct StrictJSONParser {
         while self.offset < self.bytes.count {
             let byte = self.bytes[self.offset]
             if byte == UInt8(ascii: "\"") {
-                let text = try self.validated(UnsafeRawBufferPointer(rebasing: self.bytes[(start + 1)..<self.offset]), from: start + 1)
+                guard let text = Self.text(UnsafeRawBufferPointer(rebasing: self.bytes[(start + 1)..<self.offset])) else {
+                    throw self.error("a string is not valid UTF-8")
+                }
                 self.offset += 1
                 return text
             }
@@ -296,11 +298,7 @@ public struct StrictJSONParser {
             switch byte {
             case UInt8(ascii: "\""):
                 self.offset += 1
-                let scratch = self.scratch
-                if !scratch.contains(where: { $0 >= 0x80 }) {
-                    return String(decoding: scratch, as: UTF8.self)
-                }
-                guard let text = String(validating: scratch, as: UTF8.self) else {
+                guard let text = self.scratch.withUnsafeBytes(Self.text) else {
                     throw self.error("a string is not valid UTF-8")
                 }
                 return text
@@ -395,15 +393,12 @@ public struct StrictJSONParser {
         return value
     }
 
-    private func validated(_ buffer: UnsafeRawBufferPointer, from start: Int) throws(Error) -> String {
-        // ASCII needs no validation; anything else must be well-formed UTF-8.
+    /// The string of `buffer`'s bytes; `nil` when they are not well-formed UTF-8 (ASCII needs no check).
+    private static func text(_ buffer: UnsafeRawBufferPointer) -> String? {
         if !buffer.contains(where: { $0 >= 0x80 }) {
             return String(decoding: buffer, as: UTF8.self)
         }
-        guard let text = String(validating: buffer, as: UTF8.self) else {
-            throw self.error("a string is not valid UTF-8")
-        }
-        return text
+        return String(validating: buffer, as: UTF8.self)
     }
 
     private mutating func skipWhitespace() {

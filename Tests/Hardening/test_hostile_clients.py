@@ -187,6 +187,15 @@ def test_dribbled_headers_are_cut(service):
 
 def test_an_idle_keep_alive_connection_is_not_a_slow_request(service):
     with service.connect(timeout=10) as sock:
+        sock.sendall(b"GET /health HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        first = b""
+        while b"\r\n\r\n" not in first:
+            first += sock.recv(65536)
+        head, _, rest = first.partition(b"\r\n\r\n")
+        length = int(parse_response(head + b"\r\n\r\n")[1]["content-length"])
+        while len(rest) < length:
+            rest += sock.recv(65536)
+        assert head.startswith(b"HTTP/1.1 200") and len(rest) == length
         time.sleep(3)  # longer than REQUEST_READ_TIMEOUT_SECONDS=2, but no request begun
         body = json.dumps(HELLO).encode()
         sock.sendall(b"POST /api/agent/stream HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
@@ -194,6 +203,15 @@ def test_an_idle_keep_alive_connection_is_not_a_slow_request(service):
         status, _, answer = parse_response(read_until_closed(sock))
     assert status == 200
     assert ndjson(answer)[-1]["type"] == "completion"
+
+
+def test_a_connection_that_never_sends_a_byte_is_closed(service):
+    # Otherwise a silent client could hold MAX_CONNECTIONS slots for KEEP_ALIVE_TIMEOUT_SECONDS.
+    started = time.monotonic()
+    with service.connect(timeout=20) as sock:
+        answer = read_until_closed(sock)  # a timeout here means it was kept open
+    assert answer == b"", "closed without an answer: it asked nothing"
+    assert time.monotonic() - started < 15
 
 
 def stalled_stream(service, chunks=3000, chunk_bytes=200):

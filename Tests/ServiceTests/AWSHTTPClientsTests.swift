@@ -50,9 +50,13 @@ struct AWSHTTPClientsTests {
             return await tasks.reduce(into: [ObjectIdentifier: Int]()) { $0[$1, default: 0] += 1 }
         }
         #expect(pools.values.sorted() == [held - AWSHTTPClients.streamsPerPool, AWSHTTPClients.streamsPerPool])
-        let alone = try await clients.withBedrockClient(on: loops[0]) { ObjectIdentifier($0) }
+        let lease = clients.leaseBedrockClient(on: loops[0])
+        let alone = ObjectIdentifier(lease.client)
+        lease.release()
         #expect(pools[alone] == AWSHTTPClients.streamsPerPool, "once the streams ended, the first pool serves again")
-        let other = try await clients.withBedrockClient(on: loops[1]) { $0 }
+        let otherLease = clients.leaseBedrockClient(on: loops[1])
+        let other = otherLease.client
+        otherLease.release()
         #expect(other.eventLoopGroup === loops[1])
         #expect(pools[ObjectIdentifier(other)] == nil)
         try await clients.shutdown()

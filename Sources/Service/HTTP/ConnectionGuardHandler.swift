@@ -6,8 +6,11 @@ import Prometheus
 ///
 /// - **Request read timeout**: from the first byte of a request to its last, at most
 ///   ``Limits/requestReadTimeout``. A request dribbled a byte at a time (head or body) is answered
-///   `408 request_timeout` and its connection closed. An idle keep-alive connection, waiting for
-///   its next request, is not reading one: the keep-alive timeout bounds it.
+///   `408 request_timeout` and its connection closed. A new connection must send its first byte
+///   within the same time, or it is closed without an answer: one that never sends anything would
+///   otherwise hold one of `MAX_CONNECTIONS` for the keep-alive timeout. A keep-alive connection
+///   waiting for its next request, after answered ones, is not reading one: the keep-alive
+///   timeout bounds it.
 /// - **Write stall**: a connection whose output stays above NIO's high-water mark (the client reads
 ///   nothing, its receive window full) for ``Limits/writeStallTimeout`` is closed, which ends the
 ///   stream written on it and frees its slot. Output that keeps draining, however slowly, is progress.
@@ -36,6 +39,8 @@ final class ConnectionGuardHandler: ChannelDuplexHandler, RemovableChannelHandle
     /// A response has been started and not finished.
     private var responding = false
     private var readTimer: Scheduled<Void>?
+    /// Until the connection's first byte arrives.
+    private var firstByteTimer: Scheduled<Void>?
     private var stallTimer: Scheduled<Void>?
 
     init(limits: Limits, metrics: ServiceMetrics) {
@@ -45,6 +50,14 @@ final class ConnectionGuardHandler: ChannelDuplexHandler, RemovableChannelHandle
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
+        if context.channel.isActive {
+            self.armFirstByteTimer(context: context)
+        }
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        self.armFirstByteTimer(context: context)
+        context.fireChannelActive()
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
@@ -58,6 +71,10 @@ final class ConnectionGuardHandler: ChannelDuplexHandler, RemovableChannelHandle
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        if let firstByteTimer = self.firstByteTimer {
+            firstByteTimer.cancel()
+            self.firstByteTimer = nil
+        }
         if !self.readingRequest {
             self.readingRequest = true
             self.armReadTimer(context: context)
@@ -106,6 +123,17 @@ final class ConnectionGuardHandler: ChannelDuplexHandler, RemovableChannelHandle
 
     // MARK: Timers
 
+    private func armFirstByteTimer(context: ChannelHandlerContext) {
+        guard self.firstByteTimer == nil else { return }
+        let loop = context.eventLoop.assumeIsolated()
+        self.firstByteTimer = loop.scheduleTask(in: TimeAmount(self.limits.requestReadTimeout)) { [self] in
+            self.firstByteTimer = nil
+            guard let context = self.context else { return }
+            self.metrics.requestReadTimeouts.increment()
+            context.close(promise: nil)
+        }
+    }
+
     private func armReadTimer(context: ChannelHandlerContext) {
         self.readTimer?.cancel()
         let loop = context.eventLoop.assumeIsolated()
@@ -124,6 +152,8 @@ final class ConnectionGuardHandler: ChannelDuplexHandler, RemovableChannelHandle
     }
 
     private func cancelTimers() {
+        self.firstByteTimer?.cancel()
+        self.firstByteTimer = nil
         self.readTimer?.cancel()
         self.readTimer = nil
         self.stallTimer?.cancel()

@@ -69,26 +69,8 @@ final class AWSHTTPClients: Sendable {
     }
 
     /// The pool for one Bedrock call on `eventLoop` (on any loop's when `eventLoop` is not one of
-    /// the group's), counted until the lease is released.
+    /// the group's), counted on its loop until the lease is released.
     func leaseBedrockClient(on eventLoop: any EventLoop) -> Lease {
-        let (pool, loop) = self.takePool(on: eventLoop)
-        return Lease(client: pool, loop: loop)
-    }
-
-    /// Runs one Bedrock call, from request to the end of its body, with a pool on `eventLoop`.
-    func withBedrockClient<Result>(
-        on eventLoop: any EventLoop,
-        _ body: (HTTPClient) async throws -> Result
-    ) async throws -> Result {
-        let lease = self.leaseBedrockClient(on: eventLoop)
-        defer { lease.release() }
-        return try await body(lease.client)
-    }
-
-    /// The pool for one more stream on `eventLoop`, counted on its loop until the caller subtracts
-    /// it again. Out of `withBedrockClient`'s async frame (ARCHITECTURE.md, "Async frames on the hot path").
-    @inline(never)
-    private func takePool(on eventLoop: any EventLoop) -> (HTTPClient, Loop) {
         let loop = self.loops.first { $0.eventLoop === eventLoop } ?? self.loops[0]
         let streamsBefore = loop.activeStreams.add(1, ordering: .relaxed).oldValue
         let index = min(streamsBefore / Self.streamsPerPool, self.poolsPerLoop - 1)
@@ -98,7 +80,7 @@ final class AWSHTTPClients: Sendable {
             }
             return pools[index]
         }
-        return (pool, loop)
+        return Lease(client: pool, loop: loop)
     }
 
     /// Closes every connection; call once, after the last request.
