@@ -1,9 +1,10 @@
 import CLibCrypto
 
-/// SHA-256 and HMAC-SHA256 from OpenSSL's libcrypto, the two primitives of SigV4.
-enum Hashing {
+/// SHA-256 and HMAC-SHA256 from OpenSSL's libcrypto, the two primitives of SigV4 (and of the
+/// service's API-key hashes).
+public enum Hashing {
     /// The SHA-256 digest of `bytes`.
-    static func sha256(_ bytes: some Collection<UInt8>) -> [UInt8] {
+    public static func sha256(_ bytes: some Collection<UInt8>) -> [UInt8] {
         Self.withContiguousBytes(bytes) { input in
             var digest = [UInt8](repeating: 0, count: Int(SHA256_DIGEST_LENGTH))
             var length: UInt32 = 0
@@ -13,7 +14,7 @@ enum Hashing {
     }
 
     /// The HMAC-SHA256 of `data` under `key`.
-    static func hmacSHA256(key: [UInt8], data: some Collection<UInt8>) -> [UInt8] {
+    public static func hmacSHA256(key: [UInt8], data: some Collection<UInt8>) -> [UInt8] {
         Self.withContiguousBytes(data) { input in
             var mac = [UInt8](repeating: 0, count: Int(EVP_MAX_MD_SIZE))
             var length: UInt32 = 0
@@ -23,7 +24,7 @@ enum Hashing {
     }
 
     /// Lowercase hexadecimal, the form SigV4 uses for hashes and signatures.
-    static func hex(_ bytes: some Sequence<UInt8>) -> String {
+    public static func hex(_ bytes: some Sequence<UInt8>) -> String {
         let digits = Array("0123456789abcdef".utf8)
         var text = [UInt8]()
         text.reserveCapacity(bytes.underestimatedCount * 2)
@@ -32,6 +33,13 @@ enum Hashing {
             text.append(digits[Int(byte & 0x0f)])
         }
         return String(decoding: text, as: UTF8.self)
+    }
+
+    /// Whether `lhs` and `rhs` hold the same bytes, in a time that depends only on their lengths
+    /// (never on where they first differ), for comparing secrets.
+    public static func constantTimeEquals(_ lhs: some Collection<UInt8>, _ rhs: some Collection<UInt8>) -> Bool {
+        guard lhs.count == rhs.count else { return false }
+        return zip(lhs, rhs).reduce(0) { $0 | ($1.0 ^ $1.1) } == 0
     }
 
     /// Runs `body` on the bytes in one buffer, copying them only when they are not stored that way.

@@ -202,7 +202,7 @@ public struct SigV4Signer: Sendable {
             throw AWSAccessError.signatureMismatch("X-Amz-Security-Token does not match the session of \(authorization.accessKeyID)")
         }
         let expected = self.signature(of: request, signedHeaders: authorization.signedHeaders, credentials: known, date: date)
-        guard Self.constantTimeEquals(expected.signature, authorization.signature) else {
+        guard Hashing.constantTimeEquals(expected.signature.utf8, authorization.signature.utf8) else {
             throw AWSAccessError.signatureMismatch(
                 "the signature does not match; the expected string to sign is:\n\(expected.stringToSign)"
             )
@@ -231,12 +231,5 @@ public struct SigV4Signer: Sendable {
         let encoded = parameters.map { "\(PercentEncoding.encode($0.0))=\(PercentEncoding.encode($0.1))" }
         let existing = request.query.flatMap { $0.isEmpty ? nil : [$0] } ?? []
         request.query = (existing + encoded).joined(separator: "&")
-    }
-
-    private static func constantTimeEquals(_ lhs: String, _ rhs: String) -> Bool {
-        let lhs = Array(lhs.utf8)
-        let rhs = Array(rhs.utf8)
-        guard lhs.count == rhs.count else { return false }
-        return zip(lhs, rhs).reduce(0) { $0 | ($1.0 ^ $1.1) } == 0
     }
 }

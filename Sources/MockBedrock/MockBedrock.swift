@@ -47,6 +47,8 @@ struct MockServeCommand: AsyncParsableCommand {
     var credentialLifetime: Int?
     @Option(help: "Authorization the container-credentials endpoint requires (MOCK_BEDROCK_CONTAINER_TOKEN).")
     var containerToken: String?
+    @Option(help: "Issuer URL of the OIDC issuer at /oidc (MOCK_BEDROCK_OIDC_ISSUER, default http://<Host header>/oidc).")
+    var oidcIssuer: String?
 
     func run() async throws {
         let configuration = try self.resolve(environment: ProcessInfo.processInfo.environment)
@@ -100,6 +102,12 @@ struct MockServeCommand: AsyncParsableCommand {
             configuration.issuedCredentialLifetime = .seconds(lifetime)
         }
         if let (token, _) = value(self.containerToken, "MOCK_BEDROCK_CONTAINER_TOKEN") { configuration.containerAuthorizationToken = token }
+        if let (issuer, source) = value(self.oidcIssuer, "MOCK_BEDROCK_OIDC_ISSUER") {
+            guard let url = URL(string: issuer), url.scheme == "http" || url.scheme == "https", url.host != nil else {
+                throw ValidationError("\(source) must be an http or https URL, got '\(issuer)'")
+            }
+            configuration.oidcIssuer = issuer
+        }
         return configuration
     }
 }

@@ -15,7 +15,7 @@ struct BedrockAgentStreaming: AsyncParsableCommand {
         commandName: "bedrock-agent-streaming",
         abstract: "Streams AWS Bedrock Agent answers as newline-delimited JSON.",
         version: ServiceVersion.current,
-        subcommands: [ServeCommand.self, HealthCheckCommand.self],
+        subcommands: [ServeCommand.self, HealthCheckCommand.self, NewAPIKeyCommand.self],
         defaultSubcommand: ServeCommand.self
     )
 
@@ -44,16 +44,30 @@ struct ServeCommand: AsyncParsableCommand {
         }
         let logger = Logger(label: "app")
         let clients = AWSHTTPClients(configuration: configuration)
+        let service: ServiceApplication
         do {
-            let service = try ServiceApplication(configuration: configuration, clients: clients, logger: logger)
+            service = try ServiceApplication(configuration: configuration, clients: clients, logger: logger)
+        } catch let error as ConfigurationError {
+            FileHandle.standardError.write(Data("\(error)\n".utf8))
+            try? await clients.shutdown()
+            throw ExitCode(2)
+        }
+        do {
             logger.info(
                 "Service starting",
                 metadata: [
                     "version": .string(ServiceVersion.current), "aws_region": .string(configuration.region.name),
                     "credentials_source": .string(service.credentials.source.name),
                     "bedrock_endpoint": .string(configuration.endpoints.bedrockAgentRuntime),
+                    "auth_mode": .string(configuration.auth.modeName),
                 ]
             )
+            if !configuration.auth.isRequired && !Self.isLoopback(configuration.host) {
+                logger.warning(
+                    "Listening without authentication: anyone who reaches this address can invoke agents; set AUTH_MODE",
+                    metadata: ["host": .string(configuration.host)]
+                )
+            }
             try await service.run()
         } catch {
             logger.critical("Service stopped", metadata: ["error": "\(error)"])
@@ -61,6 +75,13 @@ struct ServeCommand: AsyncParsableCommand {
             throw ExitCode.failure
         }
         try await clients.shutdown()
+    }
+}
+
+extension ServeCommand {
+    /// Whether `host` only accepts connections from this machine.
+    static func isLoopback(_ host: String) -> Bool {
+        host == "localhost" || host == "::1" || host.hasPrefix("127.")
     }
 }
 

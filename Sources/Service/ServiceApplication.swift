@@ -18,6 +18,7 @@ struct ServiceApplication: Sendable {
     let identity: CallerIdentityCache
     let connections: OpenConnections
     let upstream: UpstreamHealth
+    let access: AccessControl
     let logger: Logger
 
     /// Connections waiting to be accepted: a burst of new clients (a frontend release, a load
@@ -36,6 +37,7 @@ struct ServiceApplication: Sendable {
             logger: logger
         )
         self.credentials = credentials
+        self.access = try AccessControl(configuration: configuration.auth, httpClient: clients.control, logger: logger)
         self.streams = ActiveStreams(limit: configuration.maxConcurrentStreams)
         self.metrics = ServiceMetrics()
         self.upstream = UpstreamHealth()
@@ -70,7 +72,8 @@ struct ServiceApplication: Sendable {
             backend: backend,
             streams: self.streams,
             upstream: self.upstream,
-            metrics: self.metrics
+            metrics: self.metrics,
+            access: self.access
         )
         .register(on: router)
         StatusRoutes(
@@ -134,7 +137,7 @@ struct ServiceApplication: Sendable {
             logger: self.logger
         )
         return ServiceGroup(
-            services: [self.application(onRunning: onRunning), drain],
+            services: self.access.services + [self.application(onRunning: onRunning), drain],
             gracefulShutdownSignals: gracefulShutdownSignals,
             logger: self.logger
         )

@@ -64,6 +64,16 @@ struct InvokeAgentRoute: Sendable {
                 "Failed to retrieve resource because it doesn't exist. Retry the request with a different resource identifier."
             )
         }
+        self.state.record(
+            .init(
+                agentId: target.agentId,
+                agentAliasId: target.agentAliasId,
+                sessionId: target.sessionId,
+                memoryId: input.memoryId,
+                sessionAttributes: input.sessionState?.sessionAttributes,
+                promptSessionAttributes: input.sessionState?.promptSessionAttributes
+            )
+        )
 
         let headers = Self.responseHeaders(requestId: requestId, sessionId: target.sessionId, memoryId: input.memoryId)
         let streamsChunks = input.streamingConfigurations?.streamFinalResponse ?? false

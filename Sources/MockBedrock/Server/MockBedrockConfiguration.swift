@@ -23,6 +23,9 @@ struct MockBedrockConfiguration: Sendable {
     var containerAuthorizationToken: String?
     /// How far a request's `X-Amz-Date` may be from the mock's clock.
     var maximumClockSkew: Duration
+    /// The OIDC issuer URL its tokens and discovery document name; by default
+    /// `http://<Host header>/oidc`, so it is right whichever port the mock was given.
+    var oidcIssuer: String?
 
     /// Creates a configuration; the defaults are those of `swift run MockBedrock`.
     init(
@@ -34,8 +37,10 @@ struct MockBedrockConfiguration: Sendable {
         credentials: AWSCredentials? = nil,
         issuedCredentialLifetime: Duration = .seconds(3600),
         containerAuthorizationToken: String? = nil,
-        maximumClockSkew: Duration = .seconds(300)
+        maximumClockSkew: Duration = .seconds(300),
+        oidcIssuer: String? = nil
     ) {
+        self.oidcIssuer = oidcIssuer
         self.host = host
         self.port = port
         self.fixtures = fixtures

@@ -10,6 +10,8 @@ struct MockBedrockServer: Sendable {
     let configuration: MockBedrockConfiguration
     let fixtures: FixtureStore
     let state: MockState
+    /// The OIDC issuer at `/oidc`, for services run with `AUTH_MODE=jwt`.
+    let oidc: OIDCIssuer
     let logger: Logger
 
     /// Loads the fixtures; a fixture that cannot be used stops start-up with an error naming it.
@@ -22,6 +24,7 @@ struct MockBedrockServer: Sendable {
         self.configuration = configuration
         self.fixtures = fixtures
         self.state = MockState(testCredentials: configuration.credentials)
+        self.oidc = OIDCIssuer(fixedIssuer: configuration.oidcIssuer)
         self.logger = logger
     }
 
@@ -45,6 +48,14 @@ struct MockBedrockServer: Sendable {
                 body: ResponseBody(byteBuffer: ScenarioPlayer.json(state.statistics))
             )
         }
+        router.get("/_mock/invocations") { _, _ in
+            Response(
+                status: .ok,
+                headers: [.contentType: "application/json"],
+                body: ResponseBody(byteBuffer: ScenarioPlayer.json(state.invocations))
+            )
+        }
+        OIDCRoutes(issuer: self.oidc, state: self.state).register(on: router)
         let logger = self.logger
         let agents = self.fixtures.agentIds
         return Application(

@@ -26,13 +26,32 @@ final class MockState: Sendable {
         var streamsInterrupted = 0
         /// Credentials issued by the STS and container endpoints.
         var credentialsIssued = 0
+        /// Requests for the OIDC issuer's JWKS.
+        var jwksRequests = 0
+        /// Tokens signed by the OIDC issuer.
+        var tokensIssued = 0
     }
+
+    /// What an accepted InvokeAgent call asked for, served at `GET /_mock/invocations`: tests
+    /// check there what a service sent (the session it derived, the attributes it set).
+    struct Invocation: Sendable, Codable, Equatable {
+        var agentId: String
+        var agentAliasId: String
+        var sessionId: String
+        var memoryId: String?
+        var sessionAttributes: [String: String]?
+        var promptSessionAttributes: [String: String]?
+    }
+
+    /// The most recent invocations kept.
+    static let invocationsKept = 1_000
 
     private struct Memory {
         var pauses: [String: Pause] = [:]
         var firstCalls: [String: Int] = [:]
         var issued: [String: AWSCredentials] = [:]
         var statistics = Statistics()
+        var invocations: [Invocation] = []
     }
 
     private let memory = Mutex(Memory())
@@ -50,6 +69,20 @@ final class MockState: Sendable {
 
     func count(_ counter: WritableKeyPath<Statistics, Int>) {
         self.memory.withLock { $0.statistics[keyPath: counter] += 1 }
+    }
+
+    /// Remembers an accepted InvokeAgent call, forgetting the oldest past ``invocationsKept``.
+    func record(_ invocation: Invocation) {
+        self.memory.withLock { memory in
+            if memory.invocations.count >= Self.invocationsKept {
+                memory.invocations.removeFirst(memory.invocations.count - Self.invocationsKept + 1)
+            }
+            memory.invocations.append(invocation)
+        }
+    }
+
+    var invocations: [Invocation] {
+        self.memory.withLock { $0.invocations }
     }
 
     // MARK: Return control

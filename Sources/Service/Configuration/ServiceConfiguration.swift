@@ -53,6 +53,8 @@ struct ServiceConfiguration: Sendable {
     var maxConnections: Int
     /// The process's file-descriptor limit the connection cap was derived from.
     var openFileLimit: Int
+    /// Who may invoke agents (`AUTH_MODE` and the settings of each method).
+    var auth = AuthConfiguration()
     /// The variables the AWS settings (region, endpoints, credentials) are read from.
     var awsEnvironment: AWSEnvironment
     var region: AWSRegion
@@ -94,6 +96,7 @@ struct ServiceConfiguration: Sendable {
         self.healthIdentityTimeout = try reader.seconds("HEALTH_IDENTITY_TIMEOUT_SECONDS") ?? self.healthIdentityTimeout
         self.keepAliveTimeout = try reader.seconds("KEEP_ALIVE_TIMEOUT_SECONDS") ?? self.keepAliveTimeout
         self.requestReadTimeout = try reader.seconds("REQUEST_READ_TIMEOUT_SECONDS") ?? self.requestReadTimeout
+        self.auth = try AuthConfiguration(reader: reader)
         let highest = OpenFileLimit.highestMaxConnections(limit: openFileLimit)
         if let maxConnections = try reader.integer("MAX_CONNECTIONS", in: 1...Int(Int32.max)) {
             guard maxConnections <= highest else {
@@ -119,7 +122,7 @@ struct ServiceConfiguration: Sendable {
 }
 
 /// Typed reads of environment variables, each failure naming the variable and the value.
-private struct SettingReader {
+struct SettingReader {
     let environment: [String: String]
 
     func text(_ name: String) throws(ConfigurationError) -> String? {

@@ -76,6 +76,43 @@ struct APIError: Error, Equatable {
         headers: [.retryAfter: "1"]
     )
 
+    /// No credentials with a request that needs them (`AUTH_MODE` other than `none`).
+    static func authenticationRequired(methods: Set<AuthConfiguration.Method>) -> APIError {
+        let how = [
+            methods.contains(.jwt) ? "Authorization: Bearer <token>" : nil,
+            methods.contains(.apiKey) ? "X-API-Key: <key>" : nil,
+        ].compactMap { $0 }.joined(separator: " or ")
+        return APIError(
+            status: .unauthorized,
+            code: "authentication_required",
+            message: "This endpoint needs credentials: send \(how).",
+            headers: [.wwwAuthenticate: "Bearer"]
+        )
+    }
+
+    /// Credentials that prove no principal; `message` says why in general terms.
+    static func invalidCredentials(_ message: String) -> APIError {
+        APIError(
+            status: .unauthorized,
+            code: "invalid_credentials",
+            message: message,
+            headers: [.wwwAuthenticate: #"Bearer error="invalid_token""#]
+        )
+    }
+
+    /// The issuer's keys could not be fetched: the token may be fine, the service cannot tell.
+    static let authenticationUnavailable = APIError(
+        status: .serviceUnavailable,
+        code: "authentication_unavailable",
+        message: "The token issuer's signing keys cannot be fetched; retry shortly.",
+        headers: [.retryAfter: "10"]
+    )
+
+    /// Over `PRINCIPAL_REQUESTS_PER_MINUTE` or `PRINCIPAL_MAX_STREAMS`.
+    static func rateLimited(_ message: String, retryAfterSeconds: Int) -> APIError {
+        APIError(status: .tooManyRequests, code: "rate_limited", message: message, headers: [.retryAfter: "\(retryAfterSeconds)"])
+    }
+
     static let notFound = APIError(status: .notFound, code: "not_found", message: "There is no such endpoint.")
 
     static func methodNotAllowed(allowed: String) -> APIError {

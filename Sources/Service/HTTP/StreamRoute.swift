@@ -15,9 +15,10 @@ struct StreamRoute: Sendable {
     let streams: ActiveStreams
     let upstream: UpstreamHealth
     let metrics: ServiceMetrics
+    let access: AccessControl
 
     func register(on router: Router<ServiceRequestContext>) {
-        router.post("/api/agent/stream") { request, context in
+        self.access.protectedRoutes(of: router, metrics: self.metrics).post("/api/agent/stream") { request, context in
             try await self.stream(request, context: context)
         }
         router.refuseOtherMethods(on: "/api/agent/stream", serving: [.post])
@@ -59,7 +60,8 @@ struct StreamRoute: Sendable {
     /// Checks the body, admits the stream and returns the response that streams it.
     @inline(never)
     private func start(_ body: ByteBuffer, context: ServiceRequestContext, disconnects: ClientDisconnectHandler) throws -> Response {
-        let input = try StreamRequest(parsing: body, configuration: self.configuration)
+        let input = try StreamRequest(parsing: body, configuration: self.configuration, principal: context.identity)
+        let principalSlot = try context.identity.map(self.principalSlot)
         let controller = StreamController(
             timeouts: .init(
                 firstEvent: self.configuration.firstEventTimeout,
@@ -112,7 +114,7 @@ struct StreamRoute: Sendable {
                 let summary = await stream.run(writer: &writer)
                 disconnects.stopWatching(controller)
                 // The slot is released when this body is, whether it ran or not.
-                withExtendedLifetime(slot) {}
+                withExtendedLifetime((slot, principalSlot)) {}
                 upstream.record(summary.outcome)
                 Self.record(summary, stream: stream, metrics: metrics, logger: logger, debug: debug)
                 if case .failure(let failure) = summary.outcome, failure.kind == .clientDisconnected {
@@ -121,6 +123,19 @@ struct StreamRoute: Sendable {
                 try await writer.finish(nil)
             }
         )
+    }
+
+    /// Counts the stream against its principal's `PRINCIPAL_MAX_STREAMS`.
+    private func principalSlot(_ principal: Principal) throws(APIError) -> PrincipalLimits.Slot {
+        do {
+            return try self.access.limits.openStream(principal)
+        } catch {
+            self.metrics.countRateLimited(limit: "streams")
+            throw APIError.rateLimited(
+                "This principal already has \(self.access.limits.maxStreams) streams open; retry when one ends.",
+                retryAfterSeconds: error.retryAfterSeconds
+            )
+        }
     }
 
     private static func record(_ summary: AgentStream.Summary, stream: AgentStream, metrics: ServiceMetrics, logger: Logger, debug: DebugPolicy) {

@@ -42,6 +42,8 @@ final class ServiceMetrics: Sendable {
     private static let labelledHelp = [
         "http_requests_total": "HTTP requests answered, by status.",
         "agent_stream_errors_total": "Streams that ended with an error line (or whose client left), by error code.",
+        "http_auth_failures_total": "Requests refused for their credentials (none, or not valid), by reason; never by principal.",
+        "http_rate_limited_total": "Requests refused with 429 for a principal's limits, by limit.",
     ]
 
     init() {
@@ -97,6 +99,16 @@ final class ServiceMetrics: Sendable {
     /// Counts a stream that ended with an error line (or a client that went away).
     func countError(code: String) {
         self.counter("agent_stream_errors_total", label: "error_code", value: code).increment()
+    }
+
+    /// Counts a request refused for its credentials, by ``AuthFailure/Reason``.
+    func countAuthFailure(reason: String) {
+        self.counter("http_auth_failures_total", label: "reason", value: reason).increment()
+    }
+
+    /// Counts a request refused for a principal's limit (`requests` or `streams`).
+    func countRateLimited(limit: String) {
+        self.counter("http_rate_limited_total", label: "limit", value: limit).increment()
     }
 
     private func counter(_ name: String, label: String, value: String) -> Counter {

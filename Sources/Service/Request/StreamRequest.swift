@@ -8,7 +8,11 @@ import NIOFoundationCompat
 struct StreamRequest: Sendable, Equatable {
     /// `nil` only when invocation results are sent back, which Bedrock answers without a prompt.
     var inputText: String?
+    /// The agent, alias and session as the client named them (its lines show these).
     var target: InvokeAgentTarget
+    /// The session id sent to Bedrock: the client's, or with a principal, one derived from both
+    /// (``SessionScope``).
+    var bedrockSessionId: String
     var sessionAttributes: [String: String]?
     var promptSessionAttributes: [String: String]?
     var endSession: Bool?
@@ -21,8 +25,8 @@ struct StreamRequest: Sendable, Equatable {
     /// The InvokeAgent body, as ``invokeAgentRequest(debug:)`` encodes it under the service's debug policy.
     var invokeAgentBody = ByteBuffer()
 
-    /// Parses and validates `body`.
-    init(parsing body: ByteBuffer, configuration: ServiceConfiguration) throws(APIError) {
+    /// Parses and validates `body`, sent by `principal` (`nil` with `AUTH_MODE=none`).
+    init(parsing body: ByteBuffer, configuration: ServiceConfiguration, principal: Principal? = nil) throws(APIError) {
         let json: JSONValue
         do {
             json = try body.withUnsafeReadableBytes { bytes throws(StrictJSONParser.Error) in try StrictJSONParser.parse(bytes) }
@@ -67,6 +71,7 @@ struct StreamRequest: Sendable, Equatable {
         try Self.check(self.target.agentId, "agent_id", .agentId)
         try Self.check(self.target.agentAliasId, "agent_alias_id", .agentAliasId)
         try Self.check(self.target.sessionId, "session_id", .sessionId)
+        self.bedrockSessionId = self.target.sessionId
 
         self.sessionAttributes = try reader.stringMap("session_attributes")
         self.promptSessionAttributes = try reader.stringMap("prompt_session_attributes")
@@ -79,6 +84,12 @@ struct StreamRequest: Sendable, Equatable {
         if let allowed = configuration.allowedAgentIds, !allowed.contains(self.target.agentId) {
             throw .agentNotAllowed
         }
+        if let principal {
+            if let agents = principal.agents, !agents.contains(self.target.agentId) {
+                throw .agentNotAllowed
+            }
+            self.scope(to: principal)
+        }
         // Encoded once, here: what cannot be sent to Bedrock is refused before the stream starts,
         // and every attempt signs the same bytes. The error names no value (they hold the prompt).
         do {
@@ -87,6 +98,21 @@ struct StreamRequest: Sendable, Equatable {
         } catch {
             throw .invalidField("the request", "cannot be encoded for Bedrock")
         }
+    }
+
+    /// The agent, alias and session as Bedrock is asked for them.
+    var bedrockTarget: InvokeAgentTarget {
+        var target = self.target
+        target.sessionId = self.bedrockSessionId
+        return target
+    }
+
+    /// The principal's own session and memory, and its identity in the session attributes.
+    private mutating func scope(to principal: Principal) {
+        self.bedrockSessionId = SessionScope.bedrockSessionId(principal: principal, sessionId: self.target.sessionId)
+        self.memoryId = self.memoryId.map { SessionScope.bedrockMemoryId(principal: principal, memoryId: $0) }
+        self.sessionAttributes = SessionScope.sessionAttributes(self.sessionAttributes, principal: principal)
+        self.promptSessionAttributes = SessionScope.withoutReserved(self.promptSessionAttributes)
     }
 
     /// The InvokeAgent body for this request; traces are asked for only when `debug` allows.

@@ -60,7 +60,7 @@ struct InvokeAgentBackend: AgentBackend {
     /// own, which carries the signed URL, headers and body unchanged.
     private func signedRequest(_ request: StreamRequest, credentials: AWSCredentials) throws -> HTTPClient.Request {
         do {
-            var signable = HTTPClientRequest(url: self.endpoint + request.target.path)
+            var signable = HTTPClientRequest(url: self.endpoint + request.bedrockTarget.path)
             signable.method = .POST
             signable.headers.add(name: "Content-Type", value: "application/json")
             signable.headers.add(name: "Accept", value: "application/vnd.amazon.eventstream")

@@ -1,0 +1,71 @@
+import Foundation
+import Logging
+import Synchronization
+
+/// The API keys in force: `API_KEYS_FILE` as last read. ``reload()`` (on SIGHUP) replaces them
+/// only when the file reads and parses whole; otherwise the keys in force stay, and the reason is
+/// logged.
+final class APIKeyStore: Sendable {
+    let path: String
+    private let keys: Mutex<APIKeyFile>
+    private let logger: Logger
+
+    /// Reads `path`; a missing or invalid file is an error naming `API_KEYS_FILE`.
+    init(path: String, logger: Logger) throws(ConfigurationError) {
+        self.path = path
+        self.logger = logger
+        do {
+            self.keys = Mutex(try Self.read(path))
+        } catch {
+            throw ConfigurationError(source: "API_KEYS_FILE", problem: "(\(path)) \(error.problem)")
+        }
+    }
+
+    /// The entry the key `key` belongs to, if any.
+    func entry(forKey key: some Collection<UInt8>) -> APIKeyFile.Entry? {
+        self.keys.withLock { $0.entry(forKey: key) }
+    }
+
+    var count: Int { self.keys.withLock { $0.entries.count } }
+
+    /// Reads the file again; returns whether the new keys are in force.
+    @discardableResult
+    func reload() -> Bool {
+        do {
+            let file = try Self.read(self.path)
+            let previous = self.keys.withLock { keys in
+                defer { keys = file }
+                return Set(keys.entries.map(\.id))
+            }
+            let current = Set(file.entries.map(\.id))
+            self.logger.notice(
+                "API keys reloaded",
+                metadata: [
+                    "keys": .stringConvertible(current.count),
+                    "added": .string(current.subtracting(previous).sorted().joined(separator: ",")),
+                    "removed": .string(previous.subtracting(current).sorted().joined(separator: ",")),
+                ]
+            )
+            return true
+        } catch {
+            self.logger.error(
+                "API keys not reloaded; the keys in force are kept",
+                metadata: ["file": .string(self.path), "error": .string(error.problem)]
+            )
+            return false
+        }
+    }
+
+    private static func read(_ path: String) throws(APIKeyFileError) -> APIKeyFile {
+        let bytes: [UInt8]
+        do {
+            let handle = try FileHandle(forReadingFrom: URL(fileURLWithPath: path))
+            defer { try? handle.close() }
+            // One byte more than the limit tells an oversized file without reading all of it.
+            bytes = [UInt8](try handle.read(upToCount: APIKeyFile.maximumBytes + 1) ?? Data())
+        } catch {
+            throw APIKeyFileError("cannot be read: \((error as NSError).localizedDescription)")
+        }
+        return try APIKeyFile(parsing: bytes)
+    }
+}

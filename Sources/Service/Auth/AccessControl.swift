@@ -1,0 +1,57 @@
+import AsyncHTTPClient
+import Hummingbird
+import Logging
+import ServiceLifecycle
+
+/// Access control assembled from ``AuthConfiguration``: the API keys and the token verifier in
+/// use, the per-principal limits, and the middleware that routes invoking agents are put behind.
+struct AccessControl: Sendable {
+    let configuration: AuthConfiguration
+    let apiKeys: APIKeyStore?
+    let jwt: JWTVerifier?
+    let limits: PrincipalLimits
+
+    /// Reads `API_KEYS_FILE` (an error names it) and sets up the verifier; nothing is fetched yet.
+    init(configuration: AuthConfiguration, httpClient: HTTPClient, logger: Logger) throws(ConfigurationError) {
+        self.configuration = configuration
+        self.apiKeys = try configuration.apiKeysFile.map { path throws(ConfigurationError) in try APIKeyStore(path: path, logger: logger) }
+        self.jwt = configuration.jwt.map { JWTVerifier.make(settings: $0, httpClient: httpClient, logger: logger) }
+        self.limits = PrincipalLimits(
+            maxStreams: configuration.principalMaxStreams,
+            requestsPerMinute: configuration.principalRequestsPerMinute
+        )
+    }
+
+    /// A group of `router` whose routes need a principal when `AUTH_MODE` is not `none`.
+    func protectedRoutes(of router: Router<ServiceRequestContext>, metrics: ServiceMetrics) -> RouterGroup<ServiceRequestContext> {
+        router.group()
+            .add(middleware: PrincipalAuthenticator(methods: self.configuration.methods, apiKeys: self.apiKeys, jwt: self.jwt, metrics: metrics))
+            .add(middleware: PrincipalPolicyMiddleware(methods: self.configuration.methods, limits: self.limits, metrics: metrics))
+    }
+
+    /// The services that keep credentials current: SIGHUP reloads of the API keys, the JWKS fetch
+    /// at start and its hourly refresh.
+    var services: [any Service] {
+        var services: [any Service] = []
+        if let apiKeys { services.append(APIKeyReloader(store: apiKeys)) }
+        if let jwt { services.append(JWKSRefresher(source: jwt.keys)) }
+        return services
+    }
+}
+
+/// Fetches the JWKS at start (a failure is logged, not fatal: the first token with a key id
+/// fetches again), then every ``interval``, so keys the issuer withdrew stop being accepted.
+struct JWKSRefresher: Service {
+    let source: JWKSSource
+    var interval: Duration = .seconds(3_600)
+
+    func run() async throws {
+        await self.source.refresh()
+        try? await cancelWhenGracefulShutdown {
+            while true {
+                try await Task.sleep(for: self.interval)
+                await self.source.refresh()
+            }
+        }
+    }
+}

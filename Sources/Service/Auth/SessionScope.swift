@@ -1,0 +1,53 @@
+import AWSAccess
+
+/// What a principal's request carries to Bedrock: sessions (and memories) of its own, and who it
+/// is, in attributes the client cannot forge.
+///
+/// The Bedrock session id is derived from the principal and the client's `session_id`, so two
+/// principals sending the same `session_id` never share a Bedrock session (or its memory), while
+/// one principal's `session_id` always maps to the same one, on every task. The derivation is a
+/// SHA-256 over length-prefixed fields with a purpose label: no pair of distinct inputs can be
+/// made to collide by choosing ids with separators in them, and the result (64 hex digits) is
+/// within Bedrock's `[0-9a-zA-Z._:-]{2,100}`.
+enum SessionScope {
+    /// Session attributes the service sets from the principal: `principal_id`, and `claim_<name>`
+    /// for each forwarded claim. Clients' values under these names are dropped whenever access
+    /// control is on, so an action group reading them reads what the service proved.
+    static let principalAttribute = "principal_id"
+    static let claimAttributePrefix = "claim_"
+
+    static func bedrockSessionId(principal: Principal, sessionId: String) -> String {
+        Self.derive("session", principal: principal, value: sessionId)
+    }
+
+    static func bedrockMemoryId(principal: Principal, memoryId: String) -> String {
+        Self.derive("memory", principal: principal, value: memoryId)
+    }
+
+    /// `attributes` without the names the service reserves.
+    static func withoutReserved(_ attributes: [String: String]?) -> [String: String]? {
+        attributes?.filter { !Self.isReserved($0.key) }
+    }
+
+    /// The client's session attributes, less the reserved names, with the principal's.
+    static func sessionAttributes(_ attributes: [String: String]?, principal: Principal) -> [String: String] {
+        var scoped = Self.withoutReserved(attributes) ?? [:]
+        scoped[Self.principalAttribute] = principal.id
+        scoped.merge(principal.forwardedClaims) { _, proven in proven }
+        return scoped
+    }
+
+    static func isReserved(_ name: String) -> Bool {
+        name == Self.principalAttribute || name.hasPrefix(Self.claimAttributePrefix)
+    }
+
+    private static func derive(_ purpose: String, principal: Principal, value: String) -> String {
+        var input: [UInt8] = Array("bedrock-agent-streaming/\(purpose)/v1".utf8)
+        for field in [principal.kind.rawValue, principal.id, value] {
+            let bytes = Array(field.utf8)
+            withUnsafeBytes(of: UInt32(bytes.count).bigEndian) { input.append(contentsOf: $0) }
+            input.append(contentsOf: bytes)
+        }
+        return Hashing.hex(Hashing.sha256(input))
+    }
+}
