@@ -21,11 +21,12 @@ deps:
 	  DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq --no-install-recommends "$${missing[@]}"; \
 	fi
 
-# boto3 and pytest drive the interop test (the official AWS SDK for Python against MockBedrock).
+# boto3 and pytest drive the interop test (the official AWS SDK for Python against MockBedrock);
+# PyJWT and cryptography forge tokens for the access-control tests in Tests/Hardening.
 python-deps:
-	@$(PYTHON) -c "import boto3, pytest" 2>/dev/null || { \
-	  echo "make python-deps: installing boto3 and pytest with pip (for the interop test)"; \
-	  $(PYTHON) -m pip install --quiet boto3 pytest; }
+	@$(PYTHON) -c "import boto3, pytest, jwt, cryptography" 2>/dev/null || { \
+	  echo "make python-deps: installing boto3, pytest, pyjwt and cryptography with pip (for the interop and hardening tests)"; \
+	  $(PYTHON) -m pip install --quiet boto3 pytest pyjwt cryptography; }
 
 build: deps
 	$(SWIFT) build

@@ -67,3 +67,9 @@ public enum JSONValue: Hashable, Sendable, Codable {
         return nil
     }
 }
+
+extension JSONValue: ExpressibleByStringLiteral {
+    public init(stringLiteral value: String) {
+        self = .string(value)
+    }
+}

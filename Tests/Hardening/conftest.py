@@ -121,9 +121,10 @@ class Service:
         raw = ("\r\n".join(lines) + "\r\n\r\n").encode() + body
         return parse_response(self.exchange(raw, timeout))
 
-    def stream(self, payload, timeout=30):
+    def stream(self, payload, timeout=30, headers=None):
+        """POSTs `payload` (bytes, or an object sent as JSON) to the stream endpoint, with `headers` added."""
         body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
-        return self.request("POST", "/api/agent/stream", body, {"Content-Type": "application/json"}, timeout)
+        return self.request("POST", "/api/agent/stream", body, {"Content-Type": "application/json", **(headers or {})}, timeout)
 
     def get_json(self, path):
         status, headers, body = self.request("GET", path)

@@ -1,0 +1,227 @@
+import AWSAccess
+import AsyncHTTPClient
+import BedrockAgentRuntime
+import ExtrasBase64
+import Foundation
+import Logging
+import NIOCore
+import TestSupport
+import Testing
+
+@testable import AgentStreamingService
+@testable import MockBedrock
+
+/// A MockBedrock with its OIDC issuer, and a verifier of its tokens with a short refetch interval.
+struct IssuerFixture: Sendable {
+    let mock: MockBedrockServer
+    let port: Int
+    let verifier: JWTVerifier
+    let now: Shared<Double>
+
+    var issuer: String { "http://127.0.0.1:\(self.port)/oidc" }
+
+    /// A token from the mock's current key with the usual claims, changed by `changes`.
+    func token(_ changes: [String: JSONValue?] = [:]) async throws -> String {
+        var claims: [String: JSONValue] = [
+            "iss": .string(self.issuer), "sub": "alice", "aud": "mock-client", "iat": .number(self.now.value),
+            "exp": .number(self.now.value + 3600), "email": "alice@example.com", "cognito:groups": .array(["admins", "users"]),
+        ]
+        for (name, value) in changes { claims[name] = value }
+        return try await self.mock.oidc.sign(claims)
+    }
+
+    func failure(_ token: String) async -> AuthFailure.Reason? {
+        do {
+            _ = try await self.verifier.principal(for: token)
+            return nil
+        } catch {
+            return error.reason
+        }
+    }
+
+    var jwksRequests: Int { self.mock.state.statistics.jwksRequests }
+
+    static func with<T: Sendable>(refetchInterval: Duration = .milliseconds(400), _ body: @Sendable (IssuerFixture) async throws -> T) async throws -> T {
+        let mock = MockBedrockServer(
+            configuration: MockBedrockConfiguration(port: 0, fixtures: fixturesFolder),
+            fixtures: try sharedFixtures.get(),
+            logger: Logger(label: "MockBedrock", factory: { _ in SwiftLogNoOpLogHandler() })
+        )
+        return try await mock.withRunningServer { port in
+            let settings = AuthConfiguration.JWTSettings(
+                issuer: "http://127.0.0.1:\(port)/oidc",
+                audiences: ["mock-client", "second-client"],
+                leewaySeconds: 60,
+                forwardClaims: ["cognito:groups", "email"]
+            )
+            let verified = VerifiedTokens(capacity: 100)
+            let keys = JWKSSource(
+                settings: settings,
+                httpClient: HTTPClient.shared,
+                minimumRefetchInterval: refetchInterval,
+                logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
+            ) { verified.removeAll() }
+            let now = Shared(Date().timeIntervalSince1970.rounded(.down))
+            let verifier = JWTVerifier(settings: settings, keys: keys, verified: verified, now: { now.value })
+            return try await body(IssuerFixture(mock: mock, port: port, verifier: verifier, now: now))
+        }
+    }
+}
+
+/// base64url without padding, as JWTs are written.
+func base64URL(_ bytes: some Collection<UInt8>) -> String {
+    Base64.encodeToString(bytes: bytes, options: [.base64UrlAlphabet, .omitPaddingCharacter])
+}
+
+func base64URL(_ text: String) -> String { base64URL(Array(text.utf8)) }
+
+@Suite("Access control: JWT verification", .timeLimit(.minutes(2)))
+struct JWTVerifierTests {
+    @Test("a valid token proves its subject, with the forwarded claims; a repeat is answered from memory")
+    func valid() async throws {
+        try await IssuerFixture.with { fixture in
+            let token = try await fixture.token()
+            let principal = try await fixture.verifier.principal(for: token)
+            #expect(principal.kind == .jwt)
+            #expect(principal.id == "alice")
+            #expect(principal.forwardedClaims == ["claim_email": "alice@example.com", "claim_cognito:groups": #"["admins","users"]"#])
+            let fetches = fixture.jwksRequests
+            #expect(try await fixture.verifier.principal(for: token) == principal)
+            #expect(fixture.jwksRequests == fetches)
+            // Remembered tokens still expire.
+            fixture.now.withLock { $0 += 3600 + 61 }
+            #expect(await fixture.failure(token) == .expired)
+        }
+    }
+
+    @Test("claims: issuer, audience, use, subject, expiry, not-before, issued-at, each with the leeway")
+    func claims() async throws {
+        try await IssuerFixture.with { fixture in
+            let now = fixture.now.value
+            let cases: [([String: JSONValue?], AuthFailure.Reason?)] = [
+                (["iss": "https://other.example.com"], .wrongIssuer),
+                (["iss": nil], .wrongIssuer),
+                (["aud": "another-client"], .wrongAudience),
+                (["aud": .array(["x", "second-client"])], nil),
+                (["aud": .array(["x"])], .wrongAudience),
+                // Cognito access tokens carry client_id instead of aud.
+                (["aud": nil, "client_id": "mock-client", "token_use": "access"], nil),
+                (["aud": nil, "client_id": "other"], .wrongAudience),
+                (["aud": nil], .wrongAudience),
+                (["token_use": "id"], nil),
+                (["token_use": "refresh"], .tokenUse),
+                (["sub": nil], .malformed),
+                (["sub": ""], .malformed),
+                (["exp": nil], .malformed),
+                (["exp": "tomorrow"], .malformed),
+                (["exp": .number(now - 30)], nil),
+                (["exp": .number(now - 61)], .expired),
+                (["nbf": .number(now + 30)], nil),
+                (["nbf": .number(now + 120)], .notYetValid),
+                (["iat": .number(now + 120)], .notYetValid),
+                (["nbf": "soon"], .malformed),
+            ]
+            for (changes, expected) in cases {
+                let token = try await fixture.token(changes)
+                #expect(await fixture.failure(token) == expected, "\(changes)")
+            }
+        }
+    }
+
+    @Test("algorithms: none, HMAC (with the public key as secret) and others are refused before any key is used")
+    func algorithms() async throws {
+        try await IssuerFixture.with { fixture in
+            let valid = try await fixture.token()
+            let parts = valid.split(separator: ".").map(String.init)
+            let kid = try fixture.mock.oidc.publicKeys().last?["kid"] ?? ""
+            let payload = parts[1]
+            func header(_ alg: String) -> String { base64URL(#"{"alg":"\#(alg)","kid":"\#(kid)","typ":"JWT"}"#) }
+            #expect(await fixture.failure("\(header("none")).\(payload).") == .malformed)
+            #expect(await fixture.failure("\(header("none")).\(payload).c2ln") == .algorithm)
+            let jwk = try fixture.mock.oidc.publicKeys().last ?? [:]
+            let secret = Array((jwk["n"] ?? "").utf8)
+            let signingInput = "\(header("HS256")).\(payload)"
+            let hmac = Hashing.hmacSHA256(key: secret, data: Array(signingInput.utf8))
+            #expect(await fixture.failure("\(signingInput).\(base64URL(hmac))") == .algorithm)
+            #expect(await fixture.failure("\(header("PS256")).\(payload).\(parts[2])") == .algorithm)
+            // An accepted algorithm that is not the key's.
+            #expect(await fixture.failure("\(header("ES256")).\(payload).\(parts[2])") == .algorithm)
+            #expect(await fixture.failure("\(header("RS512")).\(payload).\(parts[2])") == .algorithm)
+        }
+    }
+
+    @Test("signatures: another key's, a tampered payload, a header without kid, garbage")
+    func signatures() async throws {
+        try await IssuerFixture.with { fixture in
+            let valid = try await fixture.token()
+            let parts = valid.split(separator: ".").map(String.init)
+            // Signed by another issuer's key, presented under this issuer's key id.
+            let stranger = OIDCIssuer(fixedIssuer: fixture.issuer)
+            let foreign = try await stranger.sign(["iss": .string(fixture.issuer), "sub": "alice", "aud": "mock-client", "exp": .number(fixture.now.value + 60)])
+            #expect(await fixture.failure("\(parts[0]).\(foreign.split(separator: ".")[1]).\(foreign.split(separator: ".")[2])") == .badSignature)
+            let tampered = base64URL(#"{"iss":"\#(fixture.issuer)","sub":"admin","aud":"mock-client","exp":\#(Int(fixture.now.value) + 60)}"#)
+            #expect(await fixture.failure("\(parts[0]).\(tampered).\(parts[2])") == .badSignature)
+            #expect(await fixture.failure("\(base64URL(#"{"alg":"RS256"}"#)).\(parts[1]).\(parts[2])") == .malformed)
+            for garbage in ["", "abc", "a.b", "a.b.c.d", "!!.@@.##", "\(parts[0]).\(parts[1]).", String(repeating: "A", count: 65_536)] {
+                #expect(await fixture.failure(garbage) == .malformed, "\(garbage.prefix(20))")
+            }
+        }
+    }
+
+    @Test("an unknown kid fetches the set again at most once per interval, then is refused")
+    func unknownKid() async throws {
+        try await IssuerFixture.with(refetchInterval: .seconds(1)) { fixture in
+            let valid = try await fixture.token()
+            _ = try await fixture.verifier.principal(for: valid)
+            try await Task.sleep(for: .seconds(1.1))
+            let forged = valid.split(separator: ".").dropFirst().joined(separator: ".")
+            let header = base64URL(#"{"alg":"RS256","kid":"forged"}"#)
+            let before = fixture.jwksRequests
+            // Concurrent and repeated forged kids: one fetch in all.
+            await withTaskGroup(of: Void.self) { group in
+                for _ in 0..<20 {
+                    group.addTask { #expect(await fixture.failure("\(header).\(forged)") == .unknownKey) }
+                }
+            }
+            #expect(await fixture.failure("\(header).\(forged)") == .unknownKey)
+            #expect(fixture.jwksRequests == before + 1)
+        }
+    }
+
+    @Test("a key rotated in is accepted without a restart; tokens of the previous key still are")
+    func rotation() async throws {
+        try await IssuerFixture.with(refetchInterval: .milliseconds(200)) { fixture in
+            let old = try await fixture.token()
+            _ = try await fixture.verifier.principal(for: old)
+            try fixture.mock.oidc.rotate()
+            let new = try await fixture.token(["sub": "bob"])
+            try await Task.sleep(for: .milliseconds(250))
+            #expect(try await fixture.verifier.principal(for: new).id == "bob")
+            #expect(try await fixture.verifier.principal(for: old).id == "alice")
+            // Two rotations later the first key is gone from the set: its tokens are refused.
+            try fixture.mock.oidc.rotate()
+            try await Task.sleep(for: .milliseconds(250))
+            _ = try await fixture.verifier.principal(for: try await fixture.token(["sub": "carol"]))
+            #expect(await fixture.failure(old) == .unknownKey)
+        }
+    }
+
+    @Test("no key set at all: the verifier says the keys are unavailable, not that the token is bad")
+    func unavailable() async throws {
+        let settings = AuthConfiguration.JWTSettings(issuer: "http://127.0.0.1:9/oidc", audiences: ["a"])
+        let keys = JWKSSource(
+            settings: settings,
+            httpClient: HTTPClient.shared,
+            fetchTimeout: .seconds(2),
+            logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
+        )
+        let verifier = JWTVerifier(settings: settings, keys: keys, verified: VerifiedTokens(capacity: 1))
+        let token = "\(base64URL(#"{"alg":"RS256","kid":"k"}"#)).\(base64URL("{}")).c2ln"
+        await #expect(throws: AuthFailure.self) { try await verifier.principal(for: token) }
+        do {
+            _ = try await verifier.principal(for: token)
+        } catch {
+            #expect(error.reason == .keysUnavailable)
+        }
+    }
+}
