@@ -13,6 +13,7 @@ let package = Package(
         .library(name: "EventStream", targets: ["EventStream"]),
         .library(name: "AWSAccess", targets: ["AWSAccess"]),
         .library(name: "BedrockAgentRuntime", targets: ["BedrockAgentRuntime"]),
+        .library(name: "Authentication", targets: ["Authentication"]),
         .executable(name: "bedrock-agent-streaming", targets: ["AgentStreamingService"]),
         .executable(name: "MockBedrock", targets: ["MockBedrock"]),
         .executable(name: "Benchmarks", targets: ["Benchmarks"]),
@@ -71,6 +72,7 @@ let package = Package(
             name: "AgentStreamingService",
             dependencies: [
                 "AWSAccess",
+                "Authentication",
                 "BedrockAgentRuntime",
                 "EventStream",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -80,7 +82,6 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdAuth", package: "hummingbird-auth"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
-                .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOFoundationCompat", package: "swift-nio"),
@@ -99,6 +100,23 @@ let package = Package(
         .target(
             name: "BedrockAgentRuntime",
             dependencies: ["AWSAccess"],
+            swiftSettings: swiftSettings
+        ),
+        // Who is asking: API keys, JWTs verified with jwt-kit against an issuer's JWKS, per-principal
+        // limits and the sessions that belong to a principal; shared by the service and the benchmarks.
+        .target(
+            name: "Authentication",
+            dependencies: [
+                "AWSAccess",
+                "BedrockAgentRuntime",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "ExtrasBase64", package: "swift-extras-base64"),
+                .product(name: "JWTKit", package: "jwt-kit"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
@@ -157,6 +175,7 @@ let package = Package(
             dependencies: [
                 "TestSupport",
                 "AWSAccess",
+                "Authentication",
                 "BedrockAgentRuntime",
                 "EventStream",
                 "MockBedrock",

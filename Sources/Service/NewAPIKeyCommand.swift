@@ -1,5 +1,6 @@
 import AWSAccess
 import ArgumentParser
+import Authentication
 import BedrockAgentRuntime
 import ExtrasBase64
 import Foundation

@@ -124,7 +124,8 @@ class Service:
     def stream(self, payload, timeout=30, headers=None):
         """POSTs `payload` (bytes, or an object sent as JSON) to the stream endpoint, with `headers` added."""
         body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
-        return self.request("POST", "/api/agent/stream", body, {"Content-Type": "application/json", **(headers or {})}, timeout)
+        headers = {"Content-Type": "application/json", **(headers or {})}
+        return self.request("POST", "/api/agent/stream", body, headers, timeout)
 
     def get_json(self, path):
         status, headers, body = self.request("GET", path)

@@ -31,12 +31,14 @@ struct StreamPacerTests {
         try await withChannel { channel in
             let pacer = StreamPacer(channel: channel)
             let start = ContinuousClock.now
-            try await pacer.pause(milliseconds: 300)
-            // A write that takes 250 ms: pauses counted from the end of the work would end at 850 ms.
-            try await Task.sleep(for: .milliseconds(250))
-            try await pacer.pause(milliseconds: 300)
+            try await pacer.pause(milliseconds: 600)
+            // A write that takes 500 ms: pauses counted from the end of the work would end at
+            // 1,700 ms; counted from when the previous one was due, at 1,200 ms. The bound between
+            // leaves 400 ms for a loaded machine's scheduling.
+            try await Task.sleep(for: .milliseconds(500))
+            try await pacer.pause(milliseconds: 600)
             let elapsed = ContinuousClock.now - start
-            #expect(elapsed >= .milliseconds(600) && elapsed < .milliseconds(800), "\(elapsed)")
+            #expect(elapsed >= .milliseconds(1_200) && elapsed < .milliseconds(1_600), "\(elapsed)")
         }
     }
 

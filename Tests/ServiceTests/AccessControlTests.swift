@@ -9,6 +9,7 @@ import TestSupport
 import Testing
 
 @testable import AgentStreamingService
+@testable import Authentication
 @testable import MockBedrock
 
 @Suite("Access control: configuration")
@@ -114,7 +115,10 @@ struct APIKeyFileTests {
             (#"{"keys": [{"id": "a b", "sha256": "00"}]}"#, "keys[0].id"),
             (#"{"keys": [{"id": "a", "sha256": "zz"}]}"#, "keys[0] ('a'): sha256"),
             (#"{"keys": [{"id": "a", "sha256": "\#(String(repeating: "0", count: 64))", "agent": []}]}"#, "unknown field 'agent'"),
-            (#"{"keys": [{"id": "a", "sha256": "\#(String(repeating: "0", count: 64))", "agents": ["not an agent"]}]}"#, "agents must list agent ids"),
+            (
+                #"{"keys": [{"id": "a", "sha256": "\#(String(repeating: "0", count: 64))", "agents": ["not an agent"]}]}"#,
+                "agents must list agent ids"
+            ),
             (
                 #"{"keys": [{"id": "a", "sha256": "\#(String(repeating: "0", count: 64))"}, {"id": "a", "sha256": "\#(String(repeating: "1", count: 64))"}]}"#,
                 "used twice"
@@ -160,7 +164,7 @@ struct APIKeyFileTests {
         #expect {
             try APIKeyStore(path: "/nonexistent/keys.json", logger: Logger(label: "test"))
         } throws: { error in
-            (error as? ConfigurationError)?.source == "API_KEYS_FILE"
+            (error as? APIKeyFileError)?.problem.contains("cannot be read") == true
         }
     }
 

@@ -9,6 +9,7 @@ import TestSupport
 import Testing
 
 @testable import AgentStreamingService
+@testable import Authentication
 @testable import MockBedrock
 
 /// A MockBedrock with its OIDC issuer, and a verifier of its tokens with a short refetch interval.
@@ -41,14 +42,17 @@ struct IssuerFixture: Sendable {
 
     var jwksRequests: Int { self.mock.state.statistics.jwksRequests }
 
-    static func with<T: Sendable>(refetchInterval: Duration = .milliseconds(400), _ body: @Sendable (IssuerFixture) async throws -> T) async throws -> T {
+    static func with<T: Sendable>(
+        refetchInterval: Duration = .milliseconds(400),
+        _ body: @Sendable (IssuerFixture) async throws -> T
+    ) async throws -> T {
         let mock = MockBedrockServer(
             configuration: MockBedrockConfiguration(port: 0, fixtures: fixturesFolder),
             fixtures: try sharedFixtures.get(),
             logger: Logger(label: "MockBedrock", factory: { _ in SwiftLogNoOpLogHandler() })
         )
         return try await mock.withRunningServer { port in
-            let settings = AuthConfiguration.JWTSettings(
+            let settings = JWTSettings(
                 issuer: "http://127.0.0.1:\(port)/oidc",
                 audiences: ["mock-client", "second-client"],
                 leewaySeconds: 60,
@@ -157,7 +161,9 @@ struct JWTVerifierTests {
             let parts = valid.split(separator: ".").map(String.init)
             // Signed by another issuer's key, presented under this issuer's key id.
             let stranger = OIDCIssuer(fixedIssuer: fixture.issuer)
-            let foreign = try await stranger.sign(["iss": .string(fixture.issuer), "sub": "alice", "aud": "mock-client", "exp": .number(fixture.now.value + 60)])
+            let foreign = try await stranger.sign([
+                "iss": .string(fixture.issuer), "sub": "alice", "aud": "mock-client", "exp": .number(fixture.now.value + 60),
+            ])
             #expect(await fixture.failure("\(parts[0]).\(foreign.split(separator: ".")[1]).\(foreign.split(separator: ".")[2])") == .badSignature)
             let tampered = base64URL(#"{"iss":"\#(fixture.issuer)","sub":"admin","aud":"mock-client","exp":\#(Int(fixture.now.value) + 60)}"#)
             #expect(await fixture.failure("\(parts[0]).\(tampered).\(parts[2])") == .badSignature)
@@ -208,7 +214,7 @@ struct JWTVerifierTests {
 
     @Test("no key set at all: the verifier says the keys are unavailable, not that the token is bad")
     func unavailable() async throws {
-        let settings = AuthConfiguration.JWTSettings(issuer: "http://127.0.0.1:9/oidc", audiences: ["a"])
+        let settings = JWTSettings(issuer: "http://127.0.0.1:9/oidc", audiences: ["a"])
         let keys = JWKSSource(
             settings: settings,
             httpClient: HTTPClient.shared,

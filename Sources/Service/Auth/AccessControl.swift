@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import Authentication
 import Hummingbird
 import Logging
 import ServiceLifecycle
@@ -14,7 +15,15 @@ struct AccessControl: Sendable {
     /// Reads `API_KEYS_FILE` (an error names it) and sets up the verifier; nothing is fetched yet.
     init(configuration: AuthConfiguration, httpClient: HTTPClient, logger: Logger) throws(ConfigurationError) {
         self.configuration = configuration
-        self.apiKeys = try configuration.apiKeysFile.map { path throws(ConfigurationError) in try APIKeyStore(path: path, logger: logger) }
+        if let path = configuration.apiKeysFile {
+            do {
+                self.apiKeys = try APIKeyStore(path: path, logger: logger)
+            } catch {
+                throw ConfigurationError(source: "API_KEYS_FILE", problem: "(\(path)) \(error.problem)")
+            }
+        } else {
+            self.apiKeys = nil
+        }
         self.jwt = configuration.jwt.map { JWTVerifier.make(settings: $0, httpClient: httpClient, logger: logger) }
         self.limits = PrincipalLimits(
             maxStreams: configuration.principalMaxStreams,

@@ -1,3 +1,4 @@
+import Authentication
 import Foundation
 
 /// Who may invoke agents: `AUTH_MODE` and the settings of each way of proving it (README,
@@ -9,26 +10,6 @@ struct AuthConfiguration: Sendable, Equatable {
         case apiKey = "api_key"
         /// `Authorization: Bearer <jwt>` from the OIDC issuer `JWT_ISSUER`.
         case jwt
-    }
-
-    /// The OIDC issuer whose tokens are accepted.
-    struct JWTSettings: Sendable, Equatable {
-        /// `JWT_ISSUER`: tokens' `iss` must equal it; its discovery document names the JWKS.
-        var issuer: String
-        /// `JWT_JWKS_URL`: the JWKS, when discovery is not wanted.
-        var jwksURL: String?
-        /// `JWT_AUDIENCE`: a token's `aud` (or, without `aud`, Cognito's `client_id`) must be one.
-        var audiences: Set<String>
-        /// `JWT_LEEWAY_SECONDS`: how far `exp`, `nbf` and `iat` may be off, for clock skew.
-        var leewaySeconds = 60
-        /// `JWT_FORWARD_CLAIMS`: claims put into Bedrock's session attributes as `claim_<name>`.
-        var forwardClaims: [String] = []
-
-        /// The discovery document's URL (OpenID Connect Discovery 1.0, section 4).
-        var discoveryURL: String {
-            let base = self.issuer.hasSuffix("/") ? String(self.issuer.dropLast()) : self.issuer
-            return base + "/.well-known/openid-configuration"
-        }
     }
 
     /// Empty with `AUTH_MODE=none`: every caller is anonymous.

@@ -3,7 +3,9 @@ import Hummingbird
 
 /// CORS from `ALLOWED_ORIGINS`: `*` allows every origin; a list allows exactly those. Preflights
 /// from allowed origins get 204 with the allowed methods and headers; requests from other origins
-/// get no CORS headers at all, so browsers refuse them. `X-Request-ID` is exposed to scripts.
+/// get no CORS headers at all, so browsers refuse them. Preflights need no credentials, and allow
+/// `Authorization` and `X-API-Key`. `X-Request-ID`, `Retry-After` and `WWW-Authenticate` are
+/// exposed to scripts.
 ///
 /// Hummingbird's `CORSMiddleware` takes its list of origins as variadic arguments, which a list read
 /// from configuration cannot be passed to, and answers refused origins' preflights with the allowed
@@ -38,7 +40,8 @@ struct CORSPolicyMiddleware<Context: RequestContext>: RouterMiddleware {
         if let allowed {
             headers[.accessControlAllowOrigin] = allowed
             headers[.accessControlAllowMethods] = "GET, POST, OPTIONS"
-            headers[.accessControlAllowHeaders] = request.headers[.accessControlRequestHeaders] ?? "Content-Type, X-Request-ID"
+            headers[.accessControlAllowHeaders] =
+                request.headers[.accessControlRequestHeaders] ?? "Authorization, Content-Type, X-API-Key, X-Request-ID"
             headers[.accessControlMaxAge] = "600"
         }
         headers[.vary] = "Origin"
@@ -50,7 +53,7 @@ struct CORSPolicyMiddleware<Context: RequestContext>: RouterMiddleware {
         var response = response
         if let allowed {
             response.headers[.accessControlAllowOrigin] = allowed
-            response.headers[.accessControlExposeHeaders] = "X-Request-ID"
+            response.headers[.accessControlExposeHeaders] = "X-Request-ID, Retry-After, WWW-Authenticate"
         }
         response.headers[values: .vary].append("Origin")
         return response

@@ -1,3 +1,4 @@
+import Authentication
 import BedrockAgentRuntime
 import Foundation
 import NIOCore

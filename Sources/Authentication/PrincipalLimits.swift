@@ -4,33 +4,33 @@ import Synchronization
 /// minute's worth may come at once, then the rate), and `PRINCIPAL_MAX_STREAMS` streams at once.
 /// Principals are counted by ``Principal/scopedId``. State for a principal that is idle with a
 /// full bucket is dropped when the table grows, so memory follows the active principals.
-final class PrincipalLimits: Sendable {
+public final class PrincipalLimits: Sendable {
     /// A stream counted against its principal until the slot is released (or deinitialised).
-    final class Slot: Sendable {
+    public final class Slot: Sendable {
         private let release: @Sendable () -> Void
-        init(release: @escaping @Sendable () -> Void) { self.release = release }
+        public init(release: @escaping @Sendable () -> Void) { self.release = release }
         deinit { self.release() }
     }
 
     /// A refusal: the client may retry after this many seconds.
-    struct Refusal: Error, Equatable {
-        var retryAfterSeconds: Int
+    public struct Refusal: Error, Equatable {
+        public var retryAfterSeconds: Int
     }
 
     private struct Entry {
-        var tokens: Double
-        var updated: ContinuousClock.Instant
-        var streams = 0
+        public var tokens: Double
+        public var updated: ContinuousClock.Instant
+        public var streams = 0
     }
 
-    let maxStreams: Int
-    let requestsPerMinute: Int
+    public let maxStreams: Int
+    public let requestsPerMinute: Int
     /// Entries kept before idle ones are pruned.
-    let pruneThreshold: Int
+    public let pruneThreshold: Int
     private let entries = Mutex<[String: Entry]>([:])
     private let now: @Sendable () -> ContinuousClock.Instant
 
-    init(
+    public init(
         maxStreams: Int,
         requestsPerMinute: Int,
         pruneThreshold: Int = 10_000,
@@ -45,7 +45,7 @@ final class PrincipalLimits: Sendable {
     private var refillPerSecond: Double { Double(self.requestsPerMinute) / 60 }
 
     /// Takes one request from the principal's bucket, or says how long until one is there.
-    func admitRequest(_ principal: Principal) throws(Refusal) {
+    public func admitRequest(_ principal: Principal) throws(Refusal) {
         let now = self.now()
         let capacity = Double(self.requestsPerMinute)
         let rate = self.refillPerSecond
@@ -67,7 +67,7 @@ final class PrincipalLimits: Sendable {
     }
 
     /// Counts a stream against the principal, or refuses when it already has ``maxStreams``.
-    func openStream(_ principal: Principal) throws(Refusal) -> Slot {
+    public func openStream(_ principal: Principal) throws(Refusal) -> Slot {
         let key = principal.scopedId
         let admitted = self.entries.withLock { entries in
             var entry = entries[key] ?? Entry(tokens: Double(self.requestsPerMinute), updated: self.now())
@@ -83,11 +83,11 @@ final class PrincipalLimits: Sendable {
     }
 
     /// The principal's streams now, for tests.
-    func streams(of principal: Principal) -> Int {
+    public func streams(of principal: Principal) -> Int {
         self.entries.withLock { $0[principal.scopedId]?.streams ?? 0 }
     }
 
-    var trackedPrincipals: Int { self.entries.withLock { $0.count } }
+    public var trackedPrincipals: Int { self.entries.withLock { $0.count } }
 
     private static func refilled(_ entry: Entry, now: ContinuousClock.Instant, capacity: Double, rate: Double) -> Double {
         let elapsed = now - entry.updated

@@ -4,27 +4,27 @@ import BedrockAgentRuntime
 /// `API_KEYS_FILE`: `{"keys": [{"id": "team-a", "sha256": "<hex>", "agents": ["AGENT00001"]}]}`.
 /// Keys are stored only as SHA-256 hashes; `agents`, when given, narrows `ALLOWED_AGENT_IDS` for
 /// that key. Every problem is refused with a message naming the entry and the field.
-struct APIKeyFile: Sendable, Equatable {
-    struct Entry: Sendable, Equatable {
-        var id: String
+public struct APIKeyFile: Sendable, Equatable {
+    public struct Entry: Sendable, Equatable {
+        public var id: String
         /// The SHA-256 of the key's UTF-8 bytes.
-        var digest: [UInt8]
-        var agents: Set<String>?
+        public var digest: [UInt8]
+        public var agents: Set<String>?
     }
 
     /// A file larger than this is refused unread: thousands of keys fit in far less.
-    static let maximumBytes = 1_048_576
+    public static let maximumBytes = 1_048_576
     /// The longest key accepted in `X-API-Key`; longer values are not hashed at all.
-    static let maximumKeyBytes = 256
+    public static let maximumKeyBytes = 256
 
-    var entries: [Entry]
+    public var entries: [Entry]
 
-    init(entries: [Entry]) {
+    public init(entries: [Entry]) {
         self.entries = entries
     }
 
     /// Parses the file's bytes.
-    init(parsing bytes: [UInt8]) throws(APIKeyFileError) {
+    public init(parsing bytes: [UInt8]) throws(APIKeyFileError) {
         guard bytes.count <= Self.maximumBytes else {
             throw APIKeyFileError("is \(bytes.count) bytes, more than the \(Self.maximumBytes) accepted")
         }
@@ -90,7 +90,7 @@ struct APIKeyFile: Sendable, Equatable {
         return Entry(id: id, digest: digest, agents: agents)
     }
 
-    static func isValidId(_ id: String) -> Bool {
+    public static func isValidId(_ id: String) -> Bool {
         (1...64).contains(id.utf8.count)
             && id.utf8.allSatisfy { byte in
                 (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
@@ -121,7 +121,7 @@ struct APIKeyFile: Sendable, Equatable {
 
     /// The entry whose hash is the key's. Every entry is compared, in constant time, so neither
     /// the answer's timing nor which entry matched tells anything about the stored hashes.
-    func entry(forKey key: some Collection<UInt8>) -> Entry? {
+    public func entry(forKey key: some Collection<UInt8>) -> Entry? {
         guard !key.isEmpty, key.count <= Self.maximumKeyBytes else { return nil }
         let digest = Hashing.sha256(key)
         var found: Entry?
@@ -133,8 +133,8 @@ struct APIKeyFile: Sendable, Equatable {
 }
 
 /// Why `API_KEYS_FILE` cannot be used.
-struct APIKeyFileError: Error, CustomStringConvertible, Equatable {
-    var problem: String
-    init(_ problem: String) { self.problem = problem }
-    var description: String { self.problem }
+public struct APIKeyFileError: Error, CustomStringConvertible, Equatable {
+    public var problem: String
+    public init(_ problem: String) { self.problem = problem }
+    public var description: String { self.problem }
 }

@@ -16,18 +16,18 @@ import Synchronization
 /// A token verified once is remembered until it expires (``VerifiedTokens``): a frontend sends
 /// the same token for every message of a conversation, and a repeat costs a lookup, not an RSA
 /// verification. The memory is cleared whenever the key set changes.
-final class JWTVerifier: Sendable {
+public final class JWTVerifier: Sendable {
     /// The longest token read; a longer one is refused before any decoding.
-    static let maximumTokenBytes = 8_192
+    public static let maximumTokenBytes = 8_192
 
-    let settings: AuthConfiguration.JWTSettings
-    let keys: JWKSSource
+    public let settings: JWTSettings
+    public let keys: JWKSSource
     private let verified: VerifiedTokens
     private let now: @Sendable () -> Double
 
     /// `verified` must be emptied by `keys` whenever its key set changes (``JWKSSource``'s `onChange`).
-    init(
-        settings: AuthConfiguration.JWTSettings,
+    public init(
+        settings: JWTSettings,
         keys: JWKSSource,
         verified: VerifiedTokens,
         now: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }
@@ -40,14 +40,14 @@ final class JWTVerifier: Sendable {
 
     /// A verifier and its key source for `settings`, wired so that a new key set clears the tokens
     /// verified with the old one.
-    static func make(settings: AuthConfiguration.JWTSettings, httpClient: HTTPClient, logger: Logger) -> JWTVerifier {
+    public static func make(settings: JWTSettings, httpClient: HTTPClient, logger: Logger) -> JWTVerifier {
         let verified = VerifiedTokens(capacity: 10_000)
         let keys = JWKSSource(settings: settings, httpClient: httpClient, logger: logger) { verified.removeAll() }
         return JWTVerifier(settings: settings, keys: keys, verified: verified)
     }
 
     /// The principal the token proves, or why it proves none.
-    func principal(for token: String) async throws(AuthFailure) -> Principal {
+    public func principal(for token: String) async throws(AuthFailure) -> Principal {
         guard token.utf8.count <= Self.maximumTokenBytes else {
             throw AuthFailure(.malformed, "The bearer token is longer than \(Self.maximumTokenBytes) bytes.")
         }
@@ -85,13 +85,13 @@ final class JWTVerifier: Sendable {
     }
 
     /// The header fields read before verification.
-    struct Header: Equatable {
-        var algorithm: String
-        var kid: String
+    public struct Header: Equatable {
+        public var algorithm: String
+        public var kid: String
     }
 
     /// The token's header: three base64url parts, a JSON header naming an accepted `alg` and a `kid`.
-    static func header(of token: String) throws(AuthFailure) -> Header {
+    public static func header(of token: String) throws(AuthFailure) -> Header {
         let parts = token.utf8.split(separator: UInt8(ascii: "."), omittingEmptySubsequences: false)
         guard parts.count == 3, parts.allSatisfy({ !$0.isEmpty }) else {
             throw AuthFailure(.malformed, "The bearer token is not a signed JWT (three dot-separated parts).")
@@ -112,20 +112,20 @@ final class JWTVerifier: Sendable {
     }
 
     /// What is remembered of a verified token.
-    struct Checked: Sendable {
-        var principal: Principal
-        var times: Times
+    public struct Checked: Sendable {
+        public var principal: Principal
+        public var times: Times
     }
 
     /// The token's time claims, in seconds since 1970.
-    struct Times: Sendable, Equatable {
-        var expires: Double
-        var notBefore: Double?
-        var issued: Double?
+    public struct Times: Sendable, Equatable {
+        public var expires: Double
+        public var notBefore: Double?
+        public var issued: Double?
     }
 
     /// The claims that make the token this service's: issuer, audience, use, subject.
-    func check(_ claims: [String: JSONValue]) throws(AuthFailure) -> Checked {
+    public func check(_ claims: [String: JSONValue]) throws(AuthFailure) -> Checked {
         guard case .string(let issuer)? = claims["iss"], issuer == self.settings.issuer else {
             throw AuthFailure(.wrongIssuer, "The bearer token was issued by another issuer.")
         }
@@ -174,7 +174,7 @@ final class JWTVerifier: Sendable {
     }
 
     /// `exp`, `nbf` and `iat` against the clock, each allowed `leeway` seconds of skew.
-    static func checkTime(_ times: Times, now: Double, leeway: Double) throws(AuthFailure) {
+    public static func checkTime(_ times: Times, now: Double, leeway: Double) throws(AuthFailure) {
         guard now <= times.expires + leeway else {
             throw AuthFailure(.expired, "The bearer token has expired.")
         }
@@ -188,45 +188,45 @@ final class JWTVerifier: Sendable {
 
     /// A claim as a session attribute: strings as they are, anything else as compact JSON
     /// (`["admins","users"]` for Cognito's groups).
-    static func attributeText(_ value: JSONValue) -> String {
+    public static func attributeText(_ value: JSONValue) -> String {
         if case .string(let text) = value { return text }
         guard let data = try? JSONEncoder.sortedKeys.encode(value) else { return "" }
         return String(decoding: data, as: UTF8.self)
     }
 
     /// The payload as jwt-kit decodes it: every claim, checked by ``check(_:)`` after the signature.
-    struct Claims: JWTPayload {
-        var members: [String: JSONValue]
+    public struct Claims: JWTPayload {
+        public var members: [String: JSONValue]
 
-        init(from decoder: any Decoder) throws {
+        public init(from decoder: any Decoder) throws {
             self.members = try decoder.singleValueContainer().decode([String: JSONValue].self)
         }
 
-        func encode(to encoder: any Encoder) throws {
+        public func encode(to encoder: any Encoder) throws {
             var container = encoder.singleValueContainer()
             try container.encode(self.members)
         }
 
-        func verify(using algorithm: some JWTAlgorithm) async throws {}
+        public func verify(using algorithm: some JWTAlgorithm) async throws {}
     }
 }
 
 /// Tokens already verified, by their exact text, until they expire; at most `capacity`, past which
 /// the expired ones, then all, are dropped.
-final class VerifiedTokens: Sendable {
+public final class VerifiedTokens: Sendable {
     private let entries: Mutex<[String: JWTVerifier.Checked]>
-    let capacity: Int
+    public let capacity: Int
 
-    init(capacity: Int) {
+    public init(capacity: Int) {
         self.capacity = capacity
         self.entries = Mutex([:])
     }
 
-    func lookup(_ token: String) -> JWTVerifier.Checked? {
+    public func lookup(_ token: String) -> JWTVerifier.Checked? {
         self.entries.withLock { $0[token] }
     }
 
-    func insert(_ token: String, _ checked: JWTVerifier.Checked) {
+    public func insert(_ token: String, _ checked: JWTVerifier.Checked) {
         let now = Date().timeIntervalSince1970
         self.entries.withLock { entries in
             if entries.count >= self.capacity {
@@ -237,17 +237,17 @@ final class VerifiedTokens: Sendable {
         }
     }
 
-    func removeAll() {
+    public func removeAll() {
         self.entries.withLock { $0.removeAll() }
     }
 
-    var count: Int { self.entries.withLock { $0.count } }
+    public var count: Int { self.entries.withLock { $0.count } }
 }
 
 /// Why a caller's credentials prove no principal: `reason` labels `http_auth_failures_total`;
 /// `message` tells the caller in general terms, never echoing the credential.
-struct AuthFailure: Error, Equatable {
-    enum Reason: String, Sendable, CaseIterable {
+public struct AuthFailure: Error, Equatable {
+    public enum Reason: String, Sendable, CaseIterable {
         case missing
         case malformed
         case unknownAPIKey = "unknown_api_key"
@@ -262,10 +262,10 @@ struct AuthFailure: Error, Equatable {
         case keysUnavailable = "keys_unavailable"
     }
 
-    var reason: Reason
-    var message: String
+    public var reason: Reason
+    public var message: String
 
-    init(_ reason: Reason, _ message: String) {
+    public init(_ reason: Reason, _ message: String) {
         self.reason = reason
         self.message = message
     }

@@ -12,18 +12,18 @@ import NIOHTTP1
 /// a key id the set does not hold, at most once per ``minimumRefetchInterval``: a key rotated in
 /// is picked up without a restart, and tokens with forged key ids cannot make the service hammer
 /// the issuer. Concurrent lookups share one fetch.
-actor JWKSSource {
+public actor JWKSSource {
     /// A verification key of the set, as far as the service checks it before verifying.
-    struct Key: Sendable, Equatable {
+    public struct Key: Sendable, Equatable {
         /// `RSA` or `EC`.
-        var keyType: String
+        public var keyType: String
         /// `P-256` or `P-384` for EC keys.
-        var curve: String?
+        public var curve: String?
         /// The key's `alg`, when the set names one.
-        var algorithm: String?
+        public var algorithm: String?
 
         /// Whether a token signed with `algorithm` (already one of the accepted ones) can come from this key.
-        func accepts(_ algorithm: String) -> Bool {
+        public func accepts(_ algorithm: String) -> Bool {
             if let own = self.algorithm, own != algorithm { return false }
             switch (self.keyType, algorithm) {
             case ("RSA", "RS256"), ("RSA", "RS384"), ("RSA", "RS512"): return true
@@ -35,12 +35,12 @@ actor JWKSSource {
     }
 
     /// The keys in force: jwt-kit's collection, and what the service checks of each by id.
-    struct KeySet: Sendable {
-        var collection: JWTKeyCollection
-        var keys: [String: Key]
+    public struct KeySet: Sendable {
+        public var collection: JWTKeyCollection
+        public var keys: [String: Key]
     }
 
-    enum Lookup: Sendable {
+    public enum Lookup: Sendable {
         case found(Key, JWTKeyCollection)
         /// The set, fetched again if allowed, holds no key of that id.
         case unknownKey
@@ -50,13 +50,13 @@ actor JWKSSource {
 
     /// The signing algorithms accepted: RSA PKCS #1 and ECDSA. Never `none`, and never HMAC, so
     /// a public key can never be used as a shared secret.
-    static let acceptedAlgorithms: Set<String> = ["RS256", "RS384", "RS512", "ES256", "ES384"]
+    public static let acceptedAlgorithms: Set<String> = ["RS256", "RS384", "RS512", "ES256", "ES384"]
     /// The largest discovery document or key set read.
-    static let maximumDocumentBytes = 1_048_576
+    public static let maximumDocumentBytes = 1_048_576
 
-    let settings: AuthConfiguration.JWTSettings
-    let minimumRefetchInterval: Duration
-    let fetchTimeout: Duration
+    public let settings: JWTSettings
+    public let minimumRefetchInterval: Duration
+    public let fetchTimeout: Duration
     private let httpClient: HTTPClient
     private let logger: Logger
     private var keySet: KeySet?
@@ -66,8 +66,8 @@ actor JWKSSource {
     /// Called after each key set is put in force (the verifier forgets what it verified with the old one).
     private let onChange: @Sendable () -> Void
 
-    init(
-        settings: AuthConfiguration.JWTSettings,
+    public init(
+        settings: JWTSettings,
         httpClient: HTTPClient,
         minimumRefetchInterval: Duration = .seconds(10),
         fetchTimeout: Duration = .seconds(5),
@@ -85,7 +85,7 @@ actor JWKSSource {
 
     /// The key `kid`, fetching the set again first when it is not known and the last fetch is
     /// at least ``minimumRefetchInterval`` old.
-    func lookup(kid: String) async -> Lookup {
+    public func lookup(kid: String) async -> Lookup {
         if let keySet, let key = keySet.keys[kid] {
             return .found(key, keySet.collection)
         }
@@ -100,7 +100,7 @@ actor JWKSSource {
     }
 
     /// Fetches the key set (joining a fetch under way); a failure is logged and keeps the keys in force.
-    func refresh() async {
+    public func refresh() async {
         if let fetching {
             await fetching.value
             return
@@ -112,7 +112,7 @@ actor JWKSSource {
     }
 
     /// The number of keys in force, for `/health` and tests.
-    var keyCount: Int { self.keySet?.keys.count ?? 0 }
+    public var keyCount: Int { self.keySet?.keys.count ?? 0 }
 
     private func fetchAndInstall() async {
         self.lastFetch = .now
@@ -175,7 +175,7 @@ actor JWKSSource {
     /// The signing keys of a JWKS document that the service can use: RSA and EC keys with an id,
     /// meant for signatures, of an accepted algorithm. Others (encryption keys, HMAC secrets,
     /// unknown types) are skipped and named in a log line; a set with no usable key is an error.
-    static func keySet(from document: JSONValue, logger: Logger) async throws -> KeySet {
+    public static func keySet(from document: JSONValue, logger: Logger) async throws -> KeySet {
         guard case .array(let entries)? = document["keys"] else {
             throw JWKSError(#"the JWKS has no "keys" list"#)
         }
@@ -222,7 +222,7 @@ actor JWKSSource {
 }
 
 /// Why the key set could not be fetched or used.
-struct JWKSError: Error, CustomStringConvertible {
-    var description: String
-    init(_ description: String) { self.description = description }
+public struct JWKSError: Error, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
 }

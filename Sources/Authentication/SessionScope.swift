@@ -9,35 +9,35 @@ import AWSAccess
 /// SHA-256 over length-prefixed fields with a purpose label: no pair of distinct inputs can be
 /// made to collide by choosing ids with separators in them, and the result (64 hex digits) is
 /// within Bedrock's `[0-9a-zA-Z._:-]{2,100}`.
-enum SessionScope {
+public enum SessionScope {
     /// Session attributes the service sets from the principal: `principal_id`, and `claim_<name>`
     /// for each forwarded claim. Clients' values under these names are dropped whenever access
     /// control is on, so an action group reading them reads what the service proved.
-    static let principalAttribute = "principal_id"
-    static let claimAttributePrefix = "claim_"
+    public static let principalAttribute = "principal_id"
+    public static let claimAttributePrefix = "claim_"
 
-    static func bedrockSessionId(principal: Principal, sessionId: String) -> String {
+    public static func bedrockSessionId(principal: Principal, sessionId: String) -> String {
         Self.derive("session", principal: principal, value: sessionId)
     }
 
-    static func bedrockMemoryId(principal: Principal, memoryId: String) -> String {
+    public static func bedrockMemoryId(principal: Principal, memoryId: String) -> String {
         Self.derive("memory", principal: principal, value: memoryId)
     }
 
     /// `attributes` without the names the service reserves.
-    static func withoutReserved(_ attributes: [String: String]?) -> [String: String]? {
+    public static func withoutReserved(_ attributes: [String: String]?) -> [String: String]? {
         attributes?.filter { !Self.isReserved($0.key) }
     }
 
     /// The client's session attributes, less the reserved names, with the principal's.
-    static func sessionAttributes(_ attributes: [String: String]?, principal: Principal) -> [String: String] {
+    public static func sessionAttributes(_ attributes: [String: String]?, principal: Principal) -> [String: String] {
         var scoped = Self.withoutReserved(attributes) ?? [:]
         scoped[Self.principalAttribute] = principal.id
         scoped.merge(principal.forwardedClaims) { _, proven in proven }
         return scoped
     }
 
-    static func isReserved(_ name: String) -> Bool {
+    public static func isReserved(_ name: String) -> Bool {
         name == Self.principalAttribute || name.hasPrefix(Self.claimAttributePrefix)
     }
 

@@ -5,32 +5,28 @@ import Synchronization
 /// The API keys in force: `API_KEYS_FILE` as last read. ``reload()`` (on SIGHUP) replaces them
 /// only when the file reads and parses whole; otherwise the keys in force stay, and the reason is
 /// logged.
-final class APIKeyStore: Sendable {
-    let path: String
+public final class APIKeyStore: Sendable {
+    public let path: String
     private let keys: Mutex<APIKeyFile>
     private let logger: Logger
 
-    /// Reads `path`; a missing or invalid file is an error naming `API_KEYS_FILE`.
-    init(path: String, logger: Logger) throws(ConfigurationError) {
+    /// Reads `path`; a missing or invalid file is an error saying what is wrong with it.
+    public init(path: String, logger: Logger) throws(APIKeyFileError) {
         self.path = path
         self.logger = logger
-        do {
-            self.keys = Mutex(try Self.read(path))
-        } catch {
-            throw ConfigurationError(source: "API_KEYS_FILE", problem: "(\(path)) \(error.problem)")
-        }
+        self.keys = Mutex(try Self.read(path))
     }
 
     /// The entry the key `key` belongs to, if any.
-    func entry(forKey key: some Collection<UInt8>) -> APIKeyFile.Entry? {
+    public func entry(forKey key: some Collection<UInt8>) -> APIKeyFile.Entry? {
         self.keys.withLock { $0.entry(forKey: key) }
     }
 
-    var count: Int { self.keys.withLock { $0.entries.count } }
+    public var count: Int { self.keys.withLock { $0.entries.count } }
 
     /// Reads the file again; returns whether the new keys are in force.
     @discardableResult
-    func reload() -> Bool {
+    public func reload() -> Bool {
         do {
             let file = try Self.read(self.path)
             let previous = self.keys.withLock { keys in
