@@ -142,11 +142,13 @@ let package = Package(
             name: "Benchmarks",
             dependencies: [
                 "AWSAccess",
+                "Authentication",
                 "BedrockAgentRuntime",
                 "CZlib",
                 "EventStream",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOFoundationCompat", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -37,9 +37,13 @@ public enum Hashing {
 
     /// Whether `lhs` and `rhs` hold the same bytes, in a time that depends only on their lengths
     /// (never on where they first differ), for comparing secrets.
-    public static func constantTimeEquals(_ lhs: some Collection<UInt8>, _ rhs: some Collection<UInt8>) -> Bool {
+    public static func constantTimeEquals(_ lhs: [UInt8], _ rhs: [UInt8]) -> Bool {
         guard lhs.count == rhs.count else { return false }
-        return zip(lhs, rhs).reduce(0) { $0 | ($1.0 ^ $1.1) } == 0
+        var difference: UInt8 = 0
+        for index in lhs.indices {
+            difference |= lhs[index] ^ rhs[index]
+        }
+        return difference == 0
     }
 
     /// Runs `body` on the bytes in one buffer, copying them only when they are not stored that way.

@@ -202,7 +202,7 @@ public struct SigV4Signer: Sendable {
             throw AWSAccessError.signatureMismatch("X-Amz-Security-Token does not match the session of \(authorization.accessKeyID)")
         }
         let expected = self.signature(of: request, signedHeaders: authorization.signedHeaders, credentials: known, date: date)
-        guard Hashing.constantTimeEquals(expected.signature.utf8, authorization.signature.utf8) else {
+        guard Hashing.constantTimeEquals(Array(expected.signature.utf8), Array(authorization.signature.utf8)) else {
             throw AWSAccessError.signatureMismatch(
                 "the signature does not match; the expected string to sign is:\n\(expected.stringToSign)"
             )

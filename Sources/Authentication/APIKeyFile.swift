@@ -10,6 +10,12 @@ public struct APIKeyFile: Sendable, Equatable {
         /// The SHA-256 of the key's UTF-8 bytes.
         public var digest: [UInt8]
         public var agents: Set<String>?
+
+        public init(id: String, digest: [UInt8], agents: Set<String>?) {
+            self.id = id
+            self.digest = digest
+            self.agents = agents
+        }
     }
 
     /// A file larger than this is refused unread: thousands of keys fit in far less.
@@ -121,9 +127,9 @@ public struct APIKeyFile: Sendable, Equatable {
 
     /// The entry whose hash is the key's. Every entry is compared, in constant time, so neither
     /// the answer's timing nor which entry matched tells anything about the stored hashes.
-    public func entry(forKey key: some Collection<UInt8>) -> Entry? {
-        guard !key.isEmpty, key.count <= Self.maximumKeyBytes else { return nil }
-        let digest = Hashing.sha256(key)
+    public func entry(forKey key: String) -> Entry? {
+        guard !key.isEmpty, key.utf8.count <= Self.maximumKeyBytes else { return nil }
+        let digest = Hashing.sha256(Array(key.utf8))
         var found: Entry?
         for entry in self.entries where Hashing.constantTimeEquals(entry.digest, digest) {
             found = entry

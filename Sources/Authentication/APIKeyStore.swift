@@ -18,7 +18,7 @@ public final class APIKeyStore: Sendable {
     }
 
     /// The entry the key `key` belongs to, if any.
-    public func entry(forKey key: some Collection<UInt8>) -> APIKeyFile.Entry? {
+    public func entry(forKey key: String) -> APIKeyFile.Entry? {
         self.keys.withLock { $0.entry(forKey: key) }
     }
 

@@ -70,15 +70,14 @@ public final class JWTVerifier: Sendable {
         guard key.accepts(header.algorithm) else {
             throw AuthFailure(.algorithm, "The bearer token's algorithm does not match its signing key.")
         }
-        let payload: Claims
         do {
-            payload = try await collection.verify(token, as: Claims.self)
+            _ = try await collection.verify(token, as: SignedPayload.self)
         } catch let error as JWTError where error.errorType == .signatureVerificationFailed {
             throw AuthFailure(.badSignature, "The bearer token's signature is not valid.")
         } catch {
             throw AuthFailure(.malformed, "The bearer token's claims cannot be read.")
         }
-        let checked = try self.check(payload.members)
+        let checked = try self.check(Self.claims(of: token))
         try Self.checkTime(checked.times, now: self.now(), leeway: leeway)
         self.verified.insert(token, checked)
         return checked.principal
@@ -194,20 +193,26 @@ public final class JWTVerifier: Sendable {
         return String(decoding: data, as: UTF8.self)
     }
 
-    /// The payload as jwt-kit decodes it: every claim, checked by ``check(_:)`` after the signature.
-    public struct Claims: JWTPayload {
-        public var members: [String: JSONValue]
+    /// The payload as jwt-kit sees it: nothing is decoded into it. Once jwt-kit has verified the
+    /// signature, the claims are read by ``claims(of:)`` with the project's strict parser (depth
+    /// and size bounded, several times faster than a `Decodable` walk into `JSONValue`) and
+    /// checked by ``check(_:)``.
+    struct SignedPayload: JWTPayload {
+        init(from decoder: any Decoder) throws {}
+        func encode(to encoder: any Encoder) throws {}
+        func verify(using algorithm: some JWTAlgorithm) async throws {}
+    }
 
-        public init(from decoder: any Decoder) throws {
-            self.members = try decoder.singleValueContainer().decode([String: JSONValue].self)
+    /// The claims of a token whose signature has been verified.
+    static func claims(of token: String) throws(AuthFailure) -> [String: JSONValue] {
+        let parts = token.utf8.split(separator: UInt8(ascii: "."), omittingEmptySubsequences: false)
+        guard parts.count == 3, let bytes = try? Base64.decode(bytes: parts[1], options: [.base64UrlAlphabet, .omitPaddingCharacter]),
+            let json = try? bytes.withUnsafeBytes({ buffer throws(StrictJSONParser.Error) in try StrictJSONParser.parse(buffer) }),
+            case .object(let claims) = json
+        else {
+            throw AuthFailure(.malformed, "The bearer token's claims are not a JSON object.")
         }
-
-        public func encode(to encoder: any Encoder) throws {
-            var container = encoder.singleValueContainer()
-            try container.encode(self.members)
-        }
-
-        public func verify(using algorithm: some JWTAlgorithm) async throws {}
+        return claims
     }
 }
 

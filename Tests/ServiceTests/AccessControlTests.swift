@@ -98,13 +98,13 @@ struct APIKeyFileTests {
         let file = try Self.file(
             #"{"keys": [{"id": "team-a", "sha256": "\#(Self.digest("key-a"))", "agents": ["HELLO"]}, {"id": "team-b", "sha256": "\#(Self.digest("key-b").uppercased())"}]}"#
         )
-        #expect(file.entry(forKey: "key-a".utf8)?.id == "team-a")
-        #expect(file.entry(forKey: "key-a".utf8)?.agents == ["HELLO"])
-        #expect(file.entry(forKey: "key-b".utf8)?.id == "team-b")
-        #expect(file.entry(forKey: "key-b".utf8)?.agents == nil)
-        #expect(file.entry(forKey: "key-c".utf8) == nil)
-        #expect(file.entry(forKey: "".utf8) == nil)
-        #expect(file.entry(forKey: [UInt8](repeating: 0x61, count: 257)) == nil)
+        #expect(file.entry(forKey: "key-a")?.id == "team-a")
+        #expect(file.entry(forKey: "key-a")?.agents == ["HELLO"])
+        #expect(file.entry(forKey: "key-b")?.id == "team-b")
+        #expect(file.entry(forKey: "key-b")?.agents == nil)
+        #expect(file.entry(forKey: "key-c") == nil)
+        #expect(file.entry(forKey: "") == nil)
+        #expect(file.entry(forKey: String(repeating: "a", count: 257)) == nil)
     }
 
     @Test(
@@ -145,17 +145,17 @@ struct APIKeyFileTests {
         try #"{"keys": [{"id": "old", "sha256": "\#(Self.digest("old-key"))"}]}"#.write(toFile: path, atomically: true, encoding: .utf8)
         let lines = Shared<[String]>([])
         let store = try APIKeyStore(path: path, logger: capturingLogger(lines))
-        #expect(store.entry(forKey: "old-key".utf8)?.id == "old")
+        #expect(store.entry(forKey: "old-key")?.id == "old")
 
         try #"{"keys": [{"id": "new", "sha256": "\#(Self.digest("new-key"))"}]}"#.write(toFile: path, atomically: true, encoding: .utf8)
         #expect(store.reload())
-        #expect(store.entry(forKey: "old-key".utf8) == nil)
-        #expect(store.entry(forKey: "new-key".utf8)?.id == "new")
+        #expect(store.entry(forKey: "old-key") == nil)
+        #expect(store.entry(forKey: "new-key")?.id == "new")
         #expect(lines.value.contains { $0.contains("API keys reloaded") && $0.contains(#""removed": "old""#) })
 
         try "{not json".write(toFile: path, atomically: true, encoding: .utf8)
         #expect(!store.reload())
-        #expect(store.entry(forKey: "new-key".utf8)?.id == "new")
+        #expect(store.entry(forKey: "new-key")?.id == "new")
         #expect(lines.value.contains { $0.contains("API keys not reloaded") && $0.contains("not valid JSON") })
     }
 
@@ -173,8 +173,8 @@ struct APIKeyFileTests {
         let (key, entry) = NewAPIKeyCommand.make(id: "team-z", agents: ["HELLO"])
         #expect(key.hasPrefix("bas_") && key.utf8.count == 47)
         let file = try Self.file(#"{"keys": [\#(entry)]}"#)
-        #expect(file.entry(forKey: key.utf8)?.id == "team-z")
-        #expect(file.entry(forKey: key.utf8)?.agents == ["HELLO"])
+        #expect(file.entry(forKey: key)?.id == "team-z")
+        #expect(file.entry(forKey: key)?.agents == ["HELLO"])
         #expect(NewAPIKeyCommand.make(id: "team-z", agents: []).key != key)
     }
 }

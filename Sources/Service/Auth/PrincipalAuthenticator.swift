@@ -21,7 +21,7 @@ struct PrincipalAuthenticator: AuthenticatorMiddleware {
     func authenticate(request: Request, context: Context) async throws -> Principal? {
         do {
             if self.methods.contains(.apiKey), let apiKeys, let key = request.headers[.xAPIKey] {
-                guard let entry = apiKeys.entry(forKey: key.utf8) else {
+                guard let entry = apiKeys.entry(forKey: key) else {
                     throw AuthFailure(.unknownAPIKey, "The API key is not recognised.")
                 }
                 return Principal(kind: .apiKey, id: entry.id, agents: entry.agents)
