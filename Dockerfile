@@ -61,6 +61,9 @@ RUN swift build -c release --static-swift-stdlib --product bedrock-agent-streami
 # bundled BoringSSL reads (/etc/ssl/certs) to verify the TLS certificates of the AWS endpoints.
 FROM debian:bookworm-slim
 
+# /run/api-keys: the mount point of the API keys volume (deploy/cloudformation.yaml); Fargate
+# gives a task volume the owner and mode of the image's directory, so the init container, which
+# runs as the app user, may write the file there.
 RUN apt-get update \
     && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
         ca-certificates \
@@ -71,7 +74,8 @@ RUN apt-get update \
     && rm -rf /var/lib/apt/lists/* \
     && groupadd --system --gid 10001 app \
     && useradd --system --uid 10001 --gid 10001 --no-create-home --home-dir /nonexistent \
-        --shell /usr/sbin/nologin app
+        --shell /usr/sbin/nologin app \
+    && install -d -o 10001 -g 10001 -m 0700 /run/api-keys
 
 WORKDIR /app
 COPY --from=build /staging/bedrock-agent-streaming /staging/MockBedrock /staging/swift-backtrace /app/

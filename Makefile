@@ -70,14 +70,33 @@ format:
 DEV_ENV = AWS_ENDPOINT_URL=http://127.0.0.1:4566 AWS_REGION=us-east-1 \
 	AWS_ACCESS_KEY_ID=AKIDMOCKBEDROCK AWS_SECRET_ACCESS_KEY=mock-bedrock-secret AWS_EC2_METADATA_DISABLED=true
 # Ctrl-C stops both programs (each exits 0 on SIGINT) and ends without an error from make.
+# `make dev AUTH_MODE=jwt` puts the service behind MockBedrock's OIDC issuer (/oidc) and prints
+# the curl that gets a token; AUTH_MODE=api_key makes a key (Fixtures are not touched: the file
+# is .build/dev-api-keys.json).
+AUTH_MODE ?= none
+DEV_AUTH_ENV_none =
+DEV_AUTH_ENV_jwt = AUTH_MODE=jwt JWT_ISSUER=http://127.0.0.1:4566/oidc JWT_AUDIENCE=mock-client JWT_FORWARD_CLAIMS=email
+DEV_AUTH_ENV_api_key = AUTH_MODE=api_key API_KEYS_FILE=.build/dev-api-keys.json
+DEV_BODY = '{\"input_text\": \"Hello\", \"agent_id\": \"HELLO\"}'
 dev: build
-	@MOCK_BEDROCK_ACCESS_KEY_ID=AKIDMOCKBEDROCK MOCK_BEDROCK_SECRET_ACCESS_KEY=mock-bedrock-secret \
+	@case "$(AUTH_MODE)" in none|jwt|api_key) ;; *) echo "make dev: AUTH_MODE must be none, jwt or api_key"; exit 2;; esac; \
+	if [ "$(AUTH_MODE)" = api_key ]; then \
+	  .build/debug/bedrock-agent-streaming new-api-key --id dev > .build/dev-api-key.txt; \
+	  key=$$(sed -n 2p .build/dev-api-key.txt | tr -d ' '); \
+	  echo "{\"keys\": [$$(sed -n 4p .build/dev-api-key.txt | tr -d ' ')]}" > .build/dev-api-keys.json; \
+	fi; \
+	MOCK_BEDROCK_ACCESS_KEY_ID=AKIDMOCKBEDROCK MOCK_BEDROCK_SECRET_ACCESS_KEY=mock-bedrock-secret \
 	  .build/debug/MockBedrock & mock=$$!; \
-	$(DEV_ENV) .build/debug/bedrock-agent-streaming & service=$$!; \
+	$(DEV_ENV) $(DEV_AUTH_ENV_$(AUTH_MODE)) .build/debug/bedrock-agent-streaming & service=$$!; \
 	trap 'kill -INT $$mock $$service 2>/dev/null; wait; exit 0' INT TERM; \
 	sleep 1; \
-	echo; echo "Streaming from the mock agent HELLO:"; \
-	echo "  curl -N -X POST http://localhost:8000/api/agent/stream -H 'Content-Type: application/json' -d '{\"input_text\": \"Hello\", \"agent_id\": \"HELLO\"}'"; \
+	echo; echo "Streaming from the mock agent HELLO (AUTH_MODE=$(AUTH_MODE)):"; \
+	case "$(AUTH_MODE)" in \
+	  none) echo "  curl -N -X POST http://localhost:8000/api/agent/stream -H 'Content-Type: application/json' -d $(DEV_BODY)";; \
+	  jwt) echo "  TOKEN=\$$(curl -s -X POST http://127.0.0.1:4566/oidc/token -d 'grant_type=client_credentials&sub=dev-user&audience=mock-client&email=dev@example.com' | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"access_token\"])')"; \
+	       echo "  curl -N -X POST http://localhost:8000/api/agent/stream -H \"Authorization: Bearer \$$TOKEN\" -H 'Content-Type: application/json' -d $(DEV_BODY)";; \
+	  api_key) echo "  curl -N -X POST http://localhost:8000/api/agent/stream -H \"X-API-Key: $$key\" -H 'Content-Type: application/json' -d $(DEV_BODY)";; \
+	esac; \
 	echo "Stop with Ctrl-C."; echo; \
 	wait
 

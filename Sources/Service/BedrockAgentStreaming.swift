@@ -15,7 +15,7 @@ struct BedrockAgentStreaming: AsyncParsableCommand {
         commandName: "bedrock-agent-streaming",
         abstract: "Streams AWS Bedrock Agent answers as newline-delimited JSON.",
         version: ServiceVersion.current,
-        subcommands: [ServeCommand.self, HealthCheckCommand.self, NewAPIKeyCommand.self],
+        subcommands: [ServeCommand.self, HealthCheckCommand.self, NewAPIKeyCommand.self, InstallAPIKeysCommand.self],
         defaultSubcommand: ServeCommand.self
     )
 

@@ -49,3 +49,40 @@ struct NewAPIKeyCommand: ParsableCommand {
         return (key, String(decoding: data, as: UTF8.self))
     }
 }
+
+/// `bedrock-agent-streaming install-api-keys --from-env VARIABLE --to PATH`: writes the API keys
+/// file held by an environment variable (an ECS task's `secrets` entry from Secrets Manager) to
+/// `PATH`, after checking it as the service will, so a bad secret stops the task's init container
+/// with the reason instead of the service. The value itself is never printed.
+struct InstallAPIKeysCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "install-api-keys",
+        abstract: "Write the API_KEYS_FILE held by an environment variable (a Secrets Manager secret) to a file."
+    )
+
+    @Option(help: "The environment variable holding the file's JSON.")
+    var fromEnv: String
+
+    @Option(help: "Where to write it (the service's API_KEYS_FILE).")
+    var to: String
+
+    func run() throws {
+        guard let text = ProcessInfo.processInfo.environment[self.fromEnv] else {
+            throw ValidationError("\(self.fromEnv) is not set: the task definition's secrets entry must name it")
+        }
+        let bytes = Array(text.utf8)
+        let file: APIKeyFile
+        do {
+            file = try APIKeyFile(parsing: bytes)
+        } catch {
+            throw ValidationError("\(self.fromEnv) does not hold a valid API keys file: \(error.problem)")
+        }
+        do {
+            try Data(bytes).write(to: URL(fileURLWithPath: self.to), options: .atomic)
+            try FileManager.default.setAttributes([.posixPermissions: 0o400], ofItemAtPath: self.to)
+        } catch {
+            throw ValidationError("cannot write \(self.to): \((error as NSError).localizedDescription)")
+        }
+        print("install-api-keys: wrote \(file.entries.count) keys to \(self.to)")
+    }
+}

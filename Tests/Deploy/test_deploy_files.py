@@ -41,12 +41,18 @@ SERVICE_VARIABLES = {
     "HEALTH_IDENTITY_TIMEOUT_SECONDS": "2",
     "KEEP_ALIVE_TIMEOUT_SECONDS": "620",
     "REQUEST_READ_TIMEOUT_SECONDS": "20",
+    "AUTH_MODE": "none",
+    "PRINCIPAL_MAX_STREAMS": "10",
+    "PRINCIPAL_REQUESTS_PER_MINUTE": "120",
 }
+# Access-control settings without a default, set with the AUTH_MODE that needs them.
+JWT_VARIABLES = {"JWT_ISSUER", "JWT_AUDIENCE", "JWT_LEEWAY_SECONDS", "JWT_FORWARD_CLAIMS"}
+API_KEY_VARIABLES = {"API_KEYS_FILE"}
 # Derived at start from the task's file-descriptor limit (nofile), so not set in the deployment.
 DERIVED = {"MAX_CONNECTIONS"}
 # Set per deployment rather than left at the default: the region, the frontends, the agents,
 # and JSON logs for CloudWatch Logs Insights.
-DEPLOYMENT_SPECIFIC = {"AWS_REGION", "ALLOWED_ORIGINS", "DEFAULT_AGENT_ALIAS_ID", "ALLOWED_AGENT_IDS", "LOG_FORMAT"}
+DEPLOYMENT_SPECIFIC = {"AWS_REGION", "ALLOWED_ORIGINS", "DEFAULT_AGENT_ALIAS_ID", "ALLOWED_AGENT_IDS", "LOG_FORMAT", "AUTH_MODE"}
 
 LOG_GROUP = "/ecs/bedrock-agent-streaming-api"
 HEALTHCHECK_COMMAND = ["CMD", "/app/bedrock-agent-streaming", "healthcheck"]
@@ -137,6 +143,38 @@ def one_of_type(resources, type_name):
     return body
 
 
+def resolved(value, conditions):
+    """`value` with each `Fn::If` taken by `conditions` (condition name -> bool); `AWS::NoValue` dropped."""
+    if isinstance(value, dict):
+        if set(value) == {"Fn::If"}:
+            name, then, otherwise = value["Fn::If"]
+            return resolved(then if conditions[name] else otherwise, conditions)
+        if value == {"Ref": "AWS::NoValue"}:
+            return None
+        return {key: item for key, item in ((k, resolved(v, conditions)) for k, v in value.items()) if item is not None}
+    if isinstance(value, list):
+        return [item for item in (resolved(v, conditions) for v in value) if item is not None]
+    return value
+
+
+# The stack's settings of access control, each as the task definition resolves it.
+STACK_AUTH_CASES = {
+    "none": {"UsesJwt": False, "UsesApiKeys": False},
+    "jwt": {"UsesJwt": True, "UsesApiKeys": False},
+    "api_key": {"UsesJwt": False, "UsesApiKeys": True},
+    "api_key,jwt": {"UsesJwt": True, "UsesApiKeys": True},
+}
+
+
+def stack_task_definition(resources, case="none"):
+    return resolved(one_of_type(resources, "AWS::ECS::TaskDefinition")["Properties"], STACK_AUTH_CASES[case])
+
+
+def stack_container(resources, case="none"):
+    (api,) = [c for c in stack_task_definition(resources, case)["ContainerDefinitions"] if c["Name"] == "api"]
+    return api
+
+
 def environment(pairs, name_key="name", value_key="value"):
     names = [pair[name_key] for pair in pairs]
     assert len(names) == len(set(names)), f"duplicate variables: {names}"
@@ -218,7 +256,7 @@ def test_port_mapping_is_the_service_port(container):
 
 def test_environment_is_the_configuration_table(container):
     env = environment(container["environment"])
-    assert set(env) == set(SERVICE_VARIABLES)
+    assert set(env) - JWT_VARIABLES - API_KEY_VARIABLES == set(SERVICE_VARIABLES)
     assert not set(env) & DERIVED
     for name, default in SERVICE_VARIABLES.items():
         if name not in DEPLOYMENT_SPECIFIC:
@@ -228,6 +266,10 @@ def test_environment_is_the_configuration_table(container):
     assert env["ALLOWED_AGENT_IDS"], "production must name its agents"
     assert all(re.fullmatch(r"[0-9a-zA-Z]{1,10}", agent) for agent in env["ALLOWED_AGENT_IDS"].split(","))
     assert re.fullmatch(r"[0-9a-zA-Z]{1,10}", env["DEFAULT_AGENT_ALIAS_ID"])
+    # Production authenticates its callers, here with tokens of a Cognito user pool.
+    assert env["AUTH_MODE"] == "jwt"
+    assert JWT_VARIABLES <= set(env)
+    assert env["JWT_ISSUER"].startswith("https://cognito-idp.")
 
 
 def test_no_credentials_in_the_task_definition(container):
@@ -247,24 +289,84 @@ def test_stack_task_definition_matches_the_json_one(resources, task_definition, 
     assert properties["RequiresCompatibilities"] == task_definition["requiresCompatibilities"]
     assert properties["NetworkMode"] == task_definition["networkMode"]
     assert (properties["Cpu"], properties["Memory"]) == (task_definition["cpu"], task_definition["memory"])
-    (stack_container,) = properties["ContainerDefinitions"]
-    assert stack_container["Name"] == container["name"]
-    assert stack_container["User"] == container["user"]
-    assert stack_container["ReadonlyRootFilesystem"] is True
-    assert stack_container["StopTimeout"] == container["stopTimeout"]
-    assert stack_container["HealthCheck"]["Command"] == HEALTHCHECK_COMMAND
-    assert stack_container["Ulimits"] == [
+    api = stack_container(resources, "jwt")
+    assert api["Name"] == container["name"]
+    assert api["User"] == container["user"]
+    assert api["ReadonlyRootFilesystem"] is True
+    assert api["StopTimeout"] == container["stopTimeout"]
+    assert api["HealthCheck"]["Command"] == HEALTHCHECK_COMMAND
+    assert api["Ulimits"] == [
         {"Name": u["name"], "SoftLimit": u["softLimit"], "HardLimit": u["hardLimit"]} for u in container["ulimits"]
     ]
-    assert stack_container["LogConfiguration"]["LogDriver"] == "awslogs"
-    assert stack_container["LogConfiguration"]["Options"]["awslogs-group"] == {"Ref": "LogGroup"}
-    stack_env = environment(stack_container["Environment"], "Name", "Value")
+    assert api["LogConfiguration"]["LogDriver"] == "awslogs"
+    assert api["LogConfiguration"]["Options"]["awslogs-group"] == {"Ref": "LogGroup"}
+    stack_env = environment(api["Environment"], "Name", "Value")
     json_env = environment(container["environment"])
     assert set(stack_env) == set(json_env)
-    for name in set(json_env) - DEPLOYMENT_SPECIFIC:
+    # The stack takes these from its parameters.
+    parameters = {"JWT_ISSUER", "JWT_AUDIENCE", "JWT_FORWARD_CLAIMS", "PRINCIPAL_MAX_STREAMS", "PRINCIPAL_REQUESTS_PER_MINUTE"}
+    for name in set(json_env) - DEPLOYMENT_SPECIFIC - parameters:
         assert stack_env[name] == json_env[name], name
     assert stack_env["LOG_FORMAT"] == "json"
     assert stack_env["AWS_REGION"] == {"Ref": "AWS::Region"}
+
+
+def test_stack_access_control_follows_its_parameters(template, resources):
+    parameters = template["Parameters"]
+    assert parameters["AuthMode"]["Default"] == "auto"
+    assert parameters["PrincipalMaxStreams"]["Default"] == 10
+    assert parameters["PrincipalRequestsPerMinute"]["Default"] == 120
+    for case, conditions in STACK_AUTH_CASES.items():
+        env = environment(stack_container(resources, case)["Environment"], "Name", "Value")
+        # AUTH_MODE is the case, and exactly the settings that mode needs are set.
+        assert resolved(env["AUTH_MODE"], conditions) == case
+        assert (JWT_VARIABLES <= set(env)) == conditions["UsesJwt"]
+        assert bool(JWT_VARIABLES & set(env)) == conditions["UsesJwt"]
+        assert ("API_KEYS_FILE" in env) == conditions["UsesApiKeys"]
+        if conditions["UsesJwt"]:
+            assert env["JWT_ISSUER"] == {"Ref": "JwtIssuer"} and env["JWT_AUDIENCE"] == {"Ref": "JwtAudience"}
+    # auto: a user pool's issuer means jwt, a secret api_key (the conditions say so).
+    conditions = template["Conditions"]
+    assert {"Fn::And": [{"Condition": "AuthAuto"}, {"Condition": "HasJwtIssuer"}]} in conditions["UsesJwt"]["Fn::Or"]
+    assert {"Fn::And": [{"Condition": "AuthAuto"}, {"Condition": "HasApiKeysSecret"}]} in conditions["UsesApiKeys"]["Fn::Or"]
+    assert conditions["HasJwtIssuer"] == {"Fn::Not": [{"Fn::Equals": [{"Ref": "JwtIssuer"}, ""]}]}
+    # Each mode that needs a setting refuses a stack without it.
+    assert {"TokensNeedAnIssuerAndAudience", "AnIssuerNeedsAnAudience", "ApiKeysNeedASecret"} <= set(template["Rules"])
+
+
+def test_stack_api_keys_come_from_secrets_manager_through_a_checked_file(resources):
+    task = stack_task_definition(resources, "api_key")
+    containers = {c["Name"]: c for c in task["ContainerDefinitions"]}
+    assert set(containers) == {"api-keys", "api"}
+    init, api = containers["api-keys"], containers["api"]
+    env = environment(api["Environment"], "Name", "Value")
+    assert init["Essential"] is False and init["User"] == api["User"] and init["ReadonlyRootFilesystem"] is True
+    # The init container checks the secret and writes it where the service reads API_KEYS_FILE.
+    command = init["Command"]
+    assert command[0] == "install-api-keys"
+    assert command[command.index("--to") + 1] == env["API_KEYS_FILE"]
+    (secret,) = init["Secrets"]
+    assert secret == {"Name": command[command.index("--from-env") + 1], "ValueFrom": {"Ref": "ApiKeysSecretArn"}}
+    assert "Secrets" not in api, "the key hashes reach the service as a file, not in its environment"
+    assert api["DependsOn"] == [{"ContainerName": "api-keys", "Condition": "SUCCESS"}]
+    (volume,) = task["Volumes"]
+    mount_dir = env["API_KEYS_FILE"].rsplit("/", 1)[0]
+    assert init["MountPoints"] == [{"SourceVolume": volume["Name"], "ContainerPath": mount_dir, "ReadOnly": False}]
+    assert api["MountPoints"] == [{"SourceVolume": volume["Name"], "ContainerPath": mount_dir, "ReadOnly": True}]
+    # Only the execution role may read the secret, and only with API keys in use.
+    policy = resources["ApiKeysSecretReadPolicy"]
+    assert policy["Condition"] == "UsesApiKeys"
+    assert policy["Properties"]["RoleName"] == {"Ref": "ExecutionRole"}
+    (statement,) = policy["Properties"]["PolicyDocument"]["Statement"]
+    assert statement["Action"] == "secretsmanager:GetSecretValue" and statement["Resource"] == {"Ref": "ApiKeysSecretArn"}
+    # Without API keys there is neither init container nor volume.
+    plain = stack_task_definition(resources, "jwt")
+    assert [c["Name"] for c in plain["ContainerDefinitions"]] == ["api"]
+    assert "Volumes" not in plain and "DependsOn" not in plain["ContainerDefinitions"][0]
+
+
+def test_image_has_the_api_keys_mount_point_owned_by_the_app_user(dockerfile):
+    assert any("install -d -o 10001 -g 10001 -m 0700 /run/api-keys" in line for line in dockerfile)
 
 
 def test_log_group(resources):
@@ -273,8 +375,7 @@ def test_log_group(resources):
 
 
 def test_task_role_may_only_invoke_the_configured_agent_aliases(template, resources):
-    stack_container = one_of_type(resources, "AWS::ECS::TaskDefinition")["Properties"]["ContainerDefinitions"][0]
-    env = environment(stack_container["Environment"], "Name", "Value")
+    env = environment(stack_container(resources)["Environment"], "Name", "Value")
     # The service invokes exactly the agents and the alias that the policies allow.
     assert env["ALLOWED_AGENT_IDS"] == {"Fn::Join": [",", {"Ref": "AgentIds"}]}
     assert env["DEFAULT_AGENT_ALIAS_ID"] == {"Ref": "AgentAliasId"}
@@ -307,11 +408,7 @@ def test_load_balancer_idle_timeout_outlasts_silent_streams(template, resources)
     attributes = {a["Key"]: a["Value"] for a in load_balancer["LoadBalancerAttributes"]}
     idle = attributes["idle_timeout.timeout_seconds"]
     parameter = template["Parameters"][idle["Ref"]]
-    env = environment(
-        one_of_type(resources, "AWS::ECS::TaskDefinition")["Properties"]["ContainerDefinitions"][0]["Environment"],
-        "Name",
-        "Value",
-    )
+    env = environment(stack_container(resources)["Environment"], "Name", "Value")
     longest_silence = max(int(env["FIRST_EVENT_TIMEOUT_SECONDS"]), int(env["IDLE_TIMEOUT_SECONDS"]))
     assert longest_silence == 120
     assert parameter["MinValue"] > longest_silence
