@@ -83,7 +83,8 @@ struct ServiceApplication: Sendable {
             streams: self.streams,
             connections: self.connections,
             upstream: self.upstream,
-            metrics: self.metrics
+            metrics: self.metrics,
+            access: self.access
         ).register(on: router)
         let logger = self.logger
         return Application(

@@ -5,6 +5,7 @@ import Foundation
 import Logging
 import NIOCore
 import NIOFoundationCompat
+import NIOHTTP1
 import TestSupport
 import Testing
 
@@ -307,5 +308,55 @@ struct SessionScopeTests {
 func capturingLogger(_ lines: Shared<[String]>) -> Logger {
     Logger(label: "test") { label in
         PythonLoggingFormatHandler(label: label, format: .text, level: .info) { line in lines.withLock { $0.append(line) } }
+    }
+}
+
+@Suite("Access control: the service", .timeLimit(.minutes(2)))
+struct AccessControlServiceTests {
+    static let jwtEnvironment = [
+        "AUTH_MODE": "jwt", "JWT_ISSUER": "{MOCK}/oidc", "JWT_AUDIENCE": "mock-client", "ALLOWED_AGENT_IDS": "HELLO",
+    ]
+
+    static func token(_ service: TestService, subject: String) async throws -> String {
+        var request = HTTPClientRequest(url: "http://127.0.0.1:\(service.mockPort)/oidc/token")
+        request.method = .POST
+        request.body = .bytes(ByteBuffer(string: "grant_type=client_credentials&sub=\(subject)&audience=mock-client"))
+        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
+        let body = try await response.body.collect(upTo: 65_536)
+        return try #require(try JSONDecoder().decode(JSONValue.self, from: Data(buffer: body))["access_token"]?.stringValue)
+    }
+
+    @Test("/health tells the mode and the keys it checks against, and stays open")
+    func health() async throws {
+        try await withService(environment: Self.jwtEnvironment) { service in
+            try await eventually { await service.service.access.jwt?.keys.keyCount == 1 }
+            let health = try await service.get("/health")
+            #expect(health.status == 200)
+            #expect(health.json?["details"]?["auth"] == .object(["mode": "jwt", "jwks_keys": .number(1)]))
+        }
+    }
+
+    @Test("a principal's refusals and stream carry its id on their log lines; its token is on none")
+    func logs() async throws {
+        try await withService(environment: Self.jwtEnvironment) { service in
+            let token = try await Self.token(service, subject: "alice")
+            let auth = ("Authorization", "Bearer \(token)")
+            let refused = try await service.stream(
+                #"{"input_text": "Hi", "agent_id": "CITED"}"#,
+                headers: [("Content-Type", "application/json"), auth]
+            )
+            #expect(refused.status == 403)
+            let streamed = try await service.stream(
+                #"{"input_text": "Hi", "agent_id": "HELLO"}"#,
+                headers: [("Content-Type", "application/json"), auth]
+            )
+            #expect(streamed.status == 200)
+            streamed.checkInvariants()
+            let lines = service.logLines.value
+            #expect(lines.contains { $0.contains("Request refused") && $0.contains("agent_not_allowed") && $0.contains(#""principal_id": "alice""#) })
+            #expect(lines.contains { $0.contains("Agent invocation completed") && $0.contains(#""principal_id": "alice""#) })
+            let signature = String(token.split(separator: ".").last ?? "")
+            #expect(!lines.contains { $0.contains(signature) })
+        }
     }
 }

@@ -55,7 +55,7 @@ struct PrincipalAuthenticator: AuthenticatorMiddleware {
 /// After ``PrincipalAuthenticator``: refuses a request without principal when `AUTH_MODE` needs
 /// one (401 `authentication_required`), takes one request from the principal's
 /// `PRINCIPAL_REQUESTS_PER_MINUTE` (429 `rate_limited` beyond it), and puts the principal's id
-/// on the request's log lines.
+/// on the log lines of the rest of the request (its stream's, its refusals').
 struct PrincipalPolicyMiddleware: RouterMiddleware {
     typealias Context = ServiceRequestContext
 
@@ -64,7 +64,14 @@ struct PrincipalPolicyMiddleware: RouterMiddleware {
     let metrics: ServiceMetrics
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        try await next(request, try self.admitted(context))
+        let context = try self.admitted(context)
+        do {
+            return try await next(request, context)
+        } catch {
+            // Rendered here rather than by the outer ``APIErrorMiddleware``, so that the refusal's
+            // log line (a 400, a 403 for an agent, a 429 for streams) names the principal.
+            return APIErrorMiddleware.response(to: error, context: context)
+        }
     }
 
     @inline(never)

@@ -1,4 +1,5 @@
 import AWSAccess
+import Authentication
 import BedrockAgentRuntime
 import Foundation
 import HTTPTypes
@@ -14,6 +15,7 @@ struct StatusRoutes: Sendable {
     let connections: OpenConnections
     let upstream: UpstreamHealth
     let metrics: ServiceMetrics
+    let access: AccessControl
 
     private struct Health: Encodable {
         struct Details: Encodable {
@@ -25,6 +27,14 @@ struct StatusRoutes: Sendable {
             var version: String
             var identity_check: String?
             var upstream: Upstream
+            var auth: Auth
+        }
+
+        /// Who may call (``AccessControl``): the mode, and the credentials it has to check against.
+        struct Auth: Encodable {
+            var mode: String
+            var api_keys: Int?
+            var jwks_keys: Int?
         }
 
         /// How the recent Bedrock calls went (``UpstreamHealth``).
@@ -74,12 +84,14 @@ struct StatusRoutes: Sendable {
     }
 
     /// `healthy` (200) when the credentials' account is verified and Bedrock calls are not failing,
-    /// `degraded` (200) when the account cannot be verified or the latest Bedrock calls failed (the
-    /// service still answers; AWS may be briefly unreachable), `unhealthy` (503) while draining for
+    /// `degraded` (200) when the account cannot be verified, the latest Bedrock calls failed, or
+    /// tokens are accepted but none of the issuer's keys could be fetched (the service still
+    /// answers; AWS or the issuer may be briefly unreachable), `unhealthy` (503) while draining for
     /// shutdown, so the load balancer stops sending requests.
     private func health() async throws -> Response {
         let draining = self.streams.isDraining
         let upstream = self.upstream.report()
+        let jwksKeys = await self.access.jwt?.keys.keyCount
         let identity = draining ? nil : await self.identity.current()
         let status: String
         var account: String?
@@ -89,7 +101,8 @@ struct StatusRoutes: Sendable {
             status = "unhealthy"
             check = "shutting down"
         case .verified(let caller)?:
-            status = upstream.failing ? "degraded" : "healthy"
+            // Without any of the issuer's keys, no token can be verified.
+            status = upstream.failing || jwksKeys == 0 ? "degraded" : "healthy"
             account = caller.account
         case .unverified(let reason)?:
             status = "degraded"
@@ -112,7 +125,8 @@ struct StatusRoutes: Sendable {
                     consecutive_failures: upstream.consecutiveFailures,
                     last_error_code: upstream.lastErrorCode,
                     last_error_at: upstream.lastErrorDate.map { AWSDateFormat.iso8601($0, withMilliseconds: true) }
-                )
+                ),
+                auth: .init(mode: self.configuration.auth.modeName, api_keys: self.access.apiKeys?.count, jwks_keys: jwksKeys)
             )
         )
         return Response(
