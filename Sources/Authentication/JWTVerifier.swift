@@ -91,14 +91,11 @@ public final class JWTVerifier: Sendable {
 
     /// The token's header: three base64url parts, a JSON header naming an accepted `alg` and a `kid`.
     public static func header(of token: String) throws(AuthFailure) -> Header {
-        let parts = token.utf8.split(separator: UInt8(ascii: "."), omittingEmptySubsequences: false)
+        let parts = Self.parts(of: token)
         guard parts.count == 3, parts.allSatisfy({ !$0.isEmpty }) else {
             throw AuthFailure(.malformed, "The bearer token is not a signed JWT (three dot-separated parts).")
         }
-        guard let bytes = try? Base64.decode(bytes: parts[0], options: [.base64UrlAlphabet, .omitPaddingCharacter]),
-            let json = try? bytes.withUnsafeBytes({ buffer throws(StrictJSONParser.Error) in try StrictJSONParser.parse(buffer) }),
-            case .object(let fields) = json
-        else {
+        guard case .object(let fields)? = Self.json(parts[0]) else {
             throw AuthFailure(.malformed, "The bearer token's header is not base64url-encoded JSON.")
         }
         guard case .string(let algorithm)? = fields["alg"], JWKSSource.acceptedAlgorithms.contains(algorithm) else {
@@ -204,15 +201,28 @@ public final class JWTVerifier: Sendable {
     }
 
     /// The claims of a token whose signature has been verified.
-    static func claims(of token: String) throws(AuthFailure) -> [String: JSONValue] {
-        let parts = token.utf8.split(separator: UInt8(ascii: "."), omittingEmptySubsequences: false)
-        guard parts.count == 3, let bytes = try? Base64.decode(bytes: parts[1], options: [.base64UrlAlphabet, .omitPaddingCharacter]),
-            let json = try? bytes.withUnsafeBytes({ buffer throws(StrictJSONParser.Error) in try StrictJSONParser.parse(buffer) }),
-            case .object(let claims) = json
-        else {
+    public static func claims(of token: String) throws(AuthFailure) -> [String: JSONValue] {
+        let parts = Self.parts(of: token)
+        guard parts.count == 3, case .object(let claims)? = Self.json(parts[1]) else {
             throw AuthFailure(.malformed, "The bearer token's claims are not a JSON object.")
         }
         return claims
+    }
+
+    /// The token's dot-separated parts, as byte arrays.
+    private static func parts(of token: String) -> [ArraySlice<UInt8>] {
+        let bytes = Array(token.utf8)
+        return bytes.split(separator: UInt8(ascii: "."), maxSplits: 3, omittingEmptySubsequences: false)
+    }
+
+    /// A base64url part decoded and parsed as strict JSON, or `nil`.
+    private static func json(_ part: ArraySlice<UInt8>) -> JSONValue? {
+        part.withUnsafeBufferPointer { encoded in
+            guard let decoded = try? Base64.decode(bytes: encoded, options: [.base64UrlAlphabet, .omitPaddingCharacter]) else {
+                return nil
+            }
+            return try? decoded.withUnsafeBytes { buffer throws(StrictJSONParser.Error) in try StrictJSONParser.parse(buffer) }
+        }
     }
 }
 

@@ -365,6 +365,15 @@ def test_stack_api_keys_come_from_secrets_manager_through_a_checked_file(resourc
     assert "Volumes" not in plain and "DependsOn" not in plain["ContainerDefinitions"][0]
 
 
+def test_metrics_are_not_served_through_the_load_balancer(resources):
+    rule = resources["MetricsNotPublic"]["Properties"]
+    assert rule["ListenerArn"] == {"Fn::If": ["HasCertificate", {"Ref": "HttpsListener"}, {"Ref": "HttpListener"}]}
+    (condition,) = rule["Conditions"]
+    assert "/metrics" in condition["PathPatternConfig"]["Values"]
+    (action,) = rule["Actions"]
+    assert action["Type"] == "fixed-response" and action["FixedResponseConfig"]["StatusCode"] == "404"
+
+
 def test_image_has_the_api_keys_mount_point_owned_by_the_app_user(dockerfile):
     assert any("install -d -o 10001 -g 10001 -m 0700 /run/api-keys" in line for line in dockerfile)
 
