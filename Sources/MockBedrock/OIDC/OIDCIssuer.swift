@@ -57,11 +57,16 @@ final class OIDCIssuer: Sendable {
         return try await collection.sign(ClaimSet(members: claims), kid: JWKIdentifier(string: key.kid))
     }
 
+    /// The current key, made under the lock when there is none yet, so that concurrent first
+    /// requests (a JWKS fetch and a token) all see the same first key.
     @discardableResult
     private func current() throws -> SigningKey {
-        if let key = self.keys.withLock({ $0.last }) { return key }
-        try self.rotate()
-        return try self.current()
+        try self.keys.withLock { keys in
+            if let key = keys.last { return key }
+            let key = try self.makeKey()
+            keys.append(key)
+            return key
+        }
     }
 
     private func makeKey() throws -> SigningKey {
