@@ -119,24 +119,30 @@ public actor JWKSSource {
         do {
             let url = try await self.resolvedJWKSURL()
             let document = try await self.fetchJSON(url, what: "the JWKS")
-            let keySet = try await Self.keySet(from: document, logger: self.logger)
-            let previous = Set(self.keySet?.keys.keys ?? [:].keys)
-            self.keySet = keySet
-            self.onChange()
-            let current = Set(keySet.keys.keys)
-            if previous != current {
-                self.logger.notice(
-                    "JWKS loaded",
-                    metadata: [
-                        "jwks_url": .string(url), "keys": .stringConvertible(current.count),
-                        "key_ids": .string(current.sorted().joined(separator: ",")),
-                    ]
-                )
-            }
+            try await self.install(document, from: url)
         } catch {
             self.logger.error(
                 "JWKS not fetched; the keys in force are kept",
                 metadata: ["issuer": .string(self.settings.issuer), "error": .string("\(error)"), "keys": .stringConvertible(self.keyCount)]
+            )
+        }
+    }
+
+    /// Puts the usable keys of a JWKS document in force (``keySet(from:logger:)``), replacing the
+    /// previous set; a document without a usable key is an error and changes nothing.
+    public func install(_ document: JSONValue, from source: String) async throws {
+        let keySet = try await Self.keySet(from: document, logger: self.logger)
+        let previous = Set(self.keySet?.keys.keys ?? [:].keys)
+        self.keySet = keySet
+        self.onChange()
+        let current = Set(keySet.keys.keys)
+        if previous != current {
+            self.logger.notice(
+                "JWKS loaded",
+                metadata: [
+                    "jwks_url": .string(source), "keys": .stringConvertible(current.count),
+                    "key_ids": .string(current.sorted().joined(separator: ",")),
+                ]
             )
         }
     }

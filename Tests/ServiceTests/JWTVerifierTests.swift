@@ -3,6 +3,7 @@ import AsyncHTTPClient
 import BedrockAgentRuntime
 import ExtrasBase64
 import Foundation
+import JWTKit
 import Logging
 import NIOCore
 import TestSupport
@@ -229,5 +230,59 @@ struct JWTVerifierTests {
         } catch {
             #expect(error.reason == .keysUnavailable)
         }
+    }
+
+    @Test("ES256 and ES384 keys verify their tokens; keys the service cannot use are skipped, not fatal")
+    func ellipticCurves() async throws {
+        let settings = JWTSettings(issuer: "https://issuer.example.com", audiences: ["app"])
+        let keys = JWKSSource(
+            settings: settings,
+            httpClient: HTTPClient.shared,
+            logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
+        )
+        let p256 = ES256PrivateKey()
+        let p384 = ES384PrivateKey()
+        func jwk(_ kid: String, _ curve: String, _ parameters: ECDSAParameters?) -> JSONValue {
+            .object([
+                "kty": "EC", "use": "sig", "kid": .string(kid), "crv": .string(curve), "x": .string(parameters?.x ?? ""),
+                "y": .string(parameters?.y ?? ""),
+            ])
+        }
+        let document: JSONValue = .object([
+            "keys": .array([
+                jwk("p256", "P-256", p256.publicKey.parameters),
+                jwk("p384", "P-384", p384.publicKey.parameters),
+                .object(["kty": "oct", "kid": "hmac", "k": "c2VjcmV0"]),
+                .object(["kty": "RSA", "use": "enc", "kid": "encryption", "n": "AQAB", "e": "AQAB"]),
+                .object(["kty": "OKP", "kid": "ed", "crv": "Ed25519", "x": "AA"]),
+            ])
+        ])
+        try await keys.install(document, from: "test")
+        #expect(await keys.keyCount == 2)
+        let verifier = JWTVerifier(settings: settings, keys: keys, verified: VerifiedTokens(capacity: 10))
+        let signers = JWTKeyCollection()
+        await signers.add(ecdsa: p256, kid: "p256")
+        await signers.add(ecdsa: p384, kid: "p384")
+        let now = Date().timeIntervalSince1970
+        struct Payload: JWTPayload {
+            var iss = "https://issuer.example.com"
+            var sub: String
+            var aud = "app"
+            var exp: Double
+            func verify(using algorithm: some JWTAlgorithm) async throws {}
+        }
+        let es256 = try await signers.sign(Payload(sub: "p256-user", exp: now + 60), kid: "p256")
+        let es384 = try await signers.sign(Payload(sub: "p384-user", exp: now + 60), kid: "p384")
+        #expect(try await verifier.principal(for: es256).id == "p256-user")
+        #expect(try await verifier.principal(for: es384).id == "p384-user")
+        // A P-256 token presented under the P-384 key's id: the algorithm is not that key's.
+        let parts = es256.split(separator: ".").map(String.init)
+        let header = base64URL(#"{"alg":"ES256","kid":"p384"}"#)
+        await #expect(throws: AuthFailure(.algorithm, "The bearer token's algorithm does not match its signing key.")) {
+            try await verifier.principal(for: "\(header).\(parts[1]).\(parts[2])")
+        }
+        // A document with no usable key leaves the keys in force.
+        await #expect(throws: JWKSError.self) { try await keys.install(.object(["keys": .array([])]), from: "test") }
+        #expect(await keys.keyCount == 2)
     }
 }
