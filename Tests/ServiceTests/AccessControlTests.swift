@@ -359,4 +359,25 @@ struct AccessControlServiceTests {
             #expect(!lines.contains { $0.contains(signature) })
         }
     }
+
+    @Test("an issuer that cannot be reached: the service starts, /health is degraded, tokens get 503, not 401")
+    func unreachableIssuer() async throws {
+        let environment = ["AUTH_MODE": "jwt", "JWT_ISSUER": "http://127.0.0.1:9/oidc", "JWT_AUDIENCE": "mock-client"]
+        try await withService(environment: environment) { service in
+            try await eventually { service.logLines.value.contains { $0.contains("JWKS not fetched") } }
+            let health = try await service.get("/health")
+            #expect(health.status == 200)
+            #expect(health.json?["status"] == "degraded")
+            #expect(health.json?["details"]?["auth"]?["jwks_keys"] == .number(0))
+            let token = "\(base64URL(#"{"alg":"RS256","kid":"k1"}"#)).\(base64URL(#"{"sub":"a"}"#)).c2ln"
+            let refused = try await service.stream(
+                #"{"input_text": "Hi", "agent_id": "HELLO"}"#,
+                headers: [("Content-Type", "application/json"), ("Authorization", "Bearer \(token)")]
+            )
+            #expect(refused.status == 503)
+            #expect(refused.json?["error_code"] == "authentication_unavailable")
+            #expect(refused.headers.first(name: "retry-after") == "10")
+            #expect(service.mock.statistics.invocations == 0)
+        }
+    }
 }
