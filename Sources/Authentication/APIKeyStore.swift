@@ -19,7 +19,8 @@ public final class APIKeyStore: Sendable {
 
     /// The entry the key `key` belongs to, if any.
     public func entry(forKey key: String) -> APIKeyFile.Entry? {
-        self.keys.withLock { $0.entry(forKey: key) }
+        // The file is copied out (copy-on-write: a reference), so checks do not wait on each other.
+        self.keys.withLock { $0 }.entry(forKey: key)
     }
 
     public var count: Int { self.keys.withLock { $0.entries.count } }

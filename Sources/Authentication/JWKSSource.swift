@@ -22,6 +22,17 @@ public actor JWKSSource {
         /// The key's `alg`, when the set names one.
         public var algorithm: String?
 
+        /// Whether the service can verify with this key at all: RSA, or EC on P-256 or P-384, with
+        /// no `alg` or an accepted one.
+        public var isUsable: Bool {
+            guard self.algorithm.map(JWKSSource.acceptedAlgorithms.contains) ?? true else { return false }
+            switch self.keyType {
+            case "RSA": return true
+            case "EC": return self.curve == "P-256" || self.curve == "P-384"
+            default: return false
+            }
+        }
+
         /// Whether a token signed with `algorithm` (already one of the accepted ones) can come from this key.
         public func accepts(_ algorithm: String) -> Bool {
             if let own = self.algorithm, own != algorithm { return false }
@@ -38,10 +49,13 @@ public actor JWKSSource {
     public struct KeySet: Sendable {
         public var collection: JWTKeyCollection
         public var keys: [String: Key]
+        /// The usable keys' JSON, sorted: equal for two fetches of an unchanged set.
+        public var fingerprint: String
     }
 
     public enum Lookup: Sendable {
-        case found(Key, JWTKeyCollection)
+        /// The key, the collection to verify with, and the version of the set they belong to.
+        case found(Key, JWTKeyCollection, version: Int)
         /// The set, fetched again if allowed, holds no key of that id.
         case unknownKey
         /// No key set could be fetched at all.
@@ -63,8 +77,11 @@ public actor JWKSSource {
     private var jwksURL: String?
     private var lastFetch: ContinuousClock.Instant?
     private var fetching: Task<Void, Never>?
-    /// Called after each key set is put in force (the verifier forgets what it verified with the old one).
-    private let onChange: @Sendable () -> Void
+    /// Called with the new version after each key set is put in force (the verifier forgets what
+    /// it verified with the old one).
+    private let onChange: @Sendable (Int) -> Void
+    /// Counts the key sets put in force.
+    private var version = 0
 
     public init(
         settings: JWTSettings,
@@ -72,7 +89,7 @@ public actor JWKSSource {
         minimumRefetchInterval: Duration = .seconds(10),
         fetchTimeout: Duration = .seconds(5),
         logger: Logger,
-        onChange: @escaping @Sendable () -> Void = {}
+        onChange: @escaping @Sendable (Int) -> Void = { _ in }
     ) {
         self.onChange = onChange
         self.settings = settings
@@ -87,7 +104,7 @@ public actor JWKSSource {
     /// at least ``minimumRefetchInterval`` old.
     public func lookup(kid: String) async -> Lookup {
         if let keySet, let key = keySet.keys[kid] {
-            return .found(key, keySet.collection)
+            return .found(key, keySet.collection, version: self.version)
         }
         if let fetching {
             await fetching.value
@@ -96,7 +113,7 @@ public actor JWKSSource {
         }
         guard let keySet else { return .unavailable }
         guard let key = keySet.keys[kid] else { return .unknownKey }
-        return .found(key, keySet.collection)
+        return .found(key, keySet.collection, version: self.version)
     }
 
     /// Fetches the key set (joining a fetch under way); a failure is logged and keeps the keys in force.
@@ -132,19 +149,19 @@ public actor JWKSSource {
     /// previous set; a document without a usable key is an error and changes nothing.
     public func install(_ document: JSONValue, from source: String) async throws {
         let keySet = try await Self.keySet(from: document, logger: self.logger)
-        let previous = Set(self.keySet?.keys.keys ?? [:].keys)
+        // An unchanged set (the hourly refresh, a refetch for a forged kid) changes nothing:
+        // tokens verified with it stay remembered.
+        guard keySet.fingerprint != self.keySet?.fingerprint else { return }
         self.keySet = keySet
-        self.onChange()
-        let current = Set(keySet.keys.keys)
-        if previous != current {
-            self.logger.notice(
-                "JWKS loaded",
-                metadata: [
-                    "jwks_url": .string(source), "keys": .stringConvertible(current.count),
-                    "key_ids": .string(current.sorted().joined(separator: ",")),
-                ]
-            )
-        }
+        self.version += 1
+        self.onChange(self.version)
+        self.logger.notice(
+            "JWKS loaded",
+            metadata: [
+                "jwks_url": .string(source), "keys": .stringConvertible(keySet.keys.count),
+                "key_ids": .string(keySet.keys.keys.sorted().joined(separator: ",")),
+            ]
+        )
     }
 
     /// `JWT_JWKS_URL`, or the discovery document's `jwks_uri`, found once.
@@ -163,14 +180,31 @@ public actor JWKSSource {
         return uri
     }
 
+    /// The JSON document at `url`, read whole within ``fetchTimeout`` (AsyncHTTPClient's timeout
+    /// covers only the answer's head; a body that stalls is cut off here too).
     private func fetchJSON(_ url: String, what: String) async throws -> JSONValue {
-        var request = HTTPClientRequest(url: url)
-        request.headers.add(name: "Accept", value: "application/json")
-        let response = try await self.httpClient.execute(request, timeout: TimeAmount(self.fetchTimeout))
-        guard response.status == .ok else {
-            throw JWKSError("\(what) at \(url) answered HTTP \(response.status.code)")
+        let timeout = self.fetchTimeout
+        let client = self.httpClient
+        let body = try await withThrowingTaskGroup(of: ByteBuffer?.self) { group in
+            group.addTask {
+                var request = HTTPClientRequest(url: url)
+                request.headers.add(name: "Accept", value: "application/json")
+                let response = try await client.execute(request, timeout: TimeAmount(timeout))
+                guard response.status == .ok else {
+                    throw JWKSError("\(what) at \(url) answered HTTP \(response.status.code)")
+                }
+                return try await response.body.collect(upTo: Self.maximumDocumentBytes)
+            }
+            group.addTask {
+                try await Task.sleep(for: timeout)
+                return nil
+            }
+            defer { group.cancelAll() }
+            guard let first = try await group.next(), let body = first else {
+                throw JWKSError("\(what) at \(url) was not read within \(timeout)")
+            }
+            return body
         }
-        let body = try await response.body.collect(upTo: Self.maximumDocumentBytes)
         do {
             return try body.withUnsafeReadableBytes { bytes throws(StrictJSONParser.Error) in try StrictJSONParser.parse(bytes) }
         } catch {
@@ -188,6 +222,7 @@ public actor JWKSSource {
         let collection = JWTKeyCollection()
         var keys: [String: Key] = [:]
         var skipped: [String] = []
+        var used: [String] = []
         for entry in entries {
             guard case .object(let fields) = entry, case .string(let kid)? = fields["kid"], !kid.isEmpty,
                 case .string(let keyType)? = fields["kty"]
@@ -198,18 +233,16 @@ public actor JWKSSource {
             let use = fields["use"]?.stringValue
             let algorithm = fields["alg"]?.stringValue
             let key = Key(keyType: keyType, curve: fields["crv"]?.stringValue, algorithm: algorithm)
-            let usable =
-                ["RSA", "EC"].contains(keyType) && (use == nil || use == "sig")
-                && (algorithm.map(acceptedAlgorithms.contains) ?? true)
-                && (keyType == "RSA" || ["P-256", "P-384"].contains(key.curve ?? ""))
-            guard usable else {
+            guard key.isUsable, use == nil || use == "sig" else {
                 skipped.append(kid)
                 continue
             }
             do {
-                let jwk = try JSONDecoder().decode(JWK.self, from: JSONEncoder.sortedKeys.encode(entry))
+                let json = try JSONEncoder.sortedKeys.encode(entry)
+                let jwk = try JSONDecoder().decode(JWK.self, from: json)
                 try await collection.add(jwk: jwk)
                 keys[kid] = key
+                used.append(String(decoding: json, as: UTF8.self))
             } catch {
                 skipped.append(kid)
             }
@@ -223,7 +256,7 @@ public actor JWKSSource {
         guard !keys.isEmpty else {
             throw JWKSError("the JWKS holds no RSA or EC signing key with a kid")
         }
-        return KeySet(collection: collection, keys: keys)
+        return KeySet(collection: collection, keys: keys, fingerprint: used.sorted().joined(separator: "\n"))
     }
 }
 

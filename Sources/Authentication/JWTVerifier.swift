@@ -1,3 +1,4 @@
+import AWSAccess
 import AsyncHTTPClient
 import BedrockAgentRuntime
 import ExtrasBase64
@@ -14,8 +15,9 @@ import Synchronization
 /// `token_use`, `sub`.
 ///
 /// A token verified once is remembered until it expires (``VerifiedTokens``): a frontend sends
-/// the same token for every message of a conversation, and a repeat costs a lookup, not an RSA
-/// verification. The memory is cleared whenever the key set changes.
+/// the same token for every message of a conversation, and a repeat costs a hash and a lookup,
+/// not an RSA verification. The memory is cleared whenever the key set changes (not when an
+/// unchanged set is fetched again).
 public final class JWTVerifier: Sendable {
     /// The longest token read; a longer one is refused before any decoding.
     public static let maximumTokenBytes = 8_192
@@ -25,7 +27,8 @@ public final class JWTVerifier: Sendable {
     private let verified: VerifiedTokens
     private let now: @Sendable () -> Double
 
-    /// `verified` must be emptied by `keys` whenever its key set changes (``JWKSSource``'s `onChange`).
+    /// `verified` must be emptied by `keys` whenever its key set changes (``JWKSSource``'s
+    /// `onChange`, with the new set's version as the generation).
     public init(
         settings: JWTSettings,
         keys: JWKSSource,
@@ -42,7 +45,7 @@ public final class JWTVerifier: Sendable {
     /// verified with the old one.
     public static func make(settings: JWTSettings, httpClient: HTTPClient, logger: Logger) -> JWTVerifier {
         let verified = VerifiedTokens(capacity: 10_000)
-        let keys = JWKSSource(settings: settings, httpClient: httpClient, logger: logger) { verified.removeAll() }
+        let keys = JWKSSource(settings: settings, httpClient: httpClient, logger: logger) { verified.removeAll(startingGeneration: $0) }
         return JWTVerifier(settings: settings, keys: keys, verified: verified)
     }
 
@@ -52,16 +55,18 @@ public final class JWTVerifier: Sendable {
             throw AuthFailure(.malformed, "The bearer token is longer than \(Self.maximumTokenBytes) bytes.")
         }
         let leeway = Double(self.settings.leewaySeconds)
-        if let known = self.verified.lookup(token) {
+        let digest = VerifiedTokens.digest(of: token)
+        if let known = self.verified.lookup(digest) {
             try Self.checkTime(known.times, now: self.now(), leeway: leeway)
             return known.principal
         }
         let header = try Self.header(of: token)
         let key: JWKSSource.Key
         let collection: JWTKeyCollection
+        let version: Int
         switch await self.keys.lookup(kid: header.kid) {
-        case .found(let found, let keys):
-            (key, collection) = (found, keys)
+        case .found(let found, let keys, let setVersion):
+            (key, collection, version) = (found, keys, setVersion)
         case .unknownKey:
             throw AuthFailure(.unknownKey, "The bearer token is signed with a key the issuer does not publish.")
         case .unavailable:
@@ -79,7 +84,8 @@ public final class JWTVerifier: Sendable {
         }
         let checked = try self.check(Self.claims(of: token))
         try Self.checkTime(checked.times, now: self.now(), leeway: leeway)
-        self.verified.insert(token, checked)
+        // Remembered only if the key set it was verified with is still the one in force.
+        self.verified.insert(digest, checked, generation: version)
         return checked.principal
     }
 
@@ -226,37 +232,55 @@ public final class JWTVerifier: Sendable {
     }
 }
 
-/// Tokens already verified, by their exact text, until they expire; at most `capacity`, past which
-/// the expired ones, then all, are dropped.
+/// Tokens already verified, by the SHA-256 of their text (the tokens themselves are not kept),
+/// until they expire; at most `capacity`, past which the expired ones, then all, are dropped.
+/// Entries belong to a generation, the version of the key set they were verified with: a new set
+/// (``removeAll(startingGeneration:)``) drops them, and a verification that began with the old
+/// set and ends after the new one came is not kept.
 public final class VerifiedTokens: Sendable {
-    private let entries: Mutex<[String: JWTVerifier.Checked]>
+    private struct State {
+        var entries: [[UInt8]: JWTVerifier.Checked] = [:]
+        var generation = 0
+    }
+
+    private let state = Mutex(State())
     public let capacity: Int
 
     public init(capacity: Int) {
         self.capacity = capacity
-        self.entries = Mutex([:])
     }
 
-    public func lookup(_ token: String) -> JWTVerifier.Checked? {
-        self.entries.withLock { $0[token] }
+    public static func digest(of token: String) -> [UInt8] {
+        Hashing.sha256(Array(token.utf8))
     }
 
-    public func insert(_ token: String, _ checked: JWTVerifier.Checked) {
+    public func lookup(_ digest: [UInt8]) -> JWTVerifier.Checked? {
+        self.state.withLock { $0.entries[digest] }
+    }
+
+    /// Keeps `checked`, verified with the key set of version `generation`, if that set is still
+    /// the one in force.
+    public func insert(_ digest: [UInt8], _ checked: JWTVerifier.Checked, generation: Int) {
         let now = Date().timeIntervalSince1970
-        self.entries.withLock { entries in
-            if entries.count >= self.capacity {
-                entries = entries.filter { $0.value.times.expires > now }
-                if entries.count >= self.capacity { entries.removeAll(keepingCapacity: true) }
+        self.state.withLock { state in
+            guard state.generation == generation else { return }
+            if state.entries.count >= self.capacity {
+                state.entries = state.entries.filter { $0.value.times.expires > now }
+                if state.entries.count >= self.capacity { state.entries.removeAll(keepingCapacity: true) }
             }
-            entries[token] = checked
+            state.entries[digest] = checked
         }
     }
 
-    public func removeAll() {
-        self.entries.withLock { $0.removeAll() }
+    /// Forgets every entry: the key set of version `generation` is now in force.
+    public func removeAll(startingGeneration generation: Int) {
+        self.state.withLock { state in
+            state.entries.removeAll()
+            state.generation = generation
+        }
     }
 
-    public var count: Int { self.entries.withLock { $0.count } }
+    public var count: Int { self.state.withLock { $0.entries.count } }
 }
 
 /// Why a caller's credentials prove no principal: `reason` labels `http_auth_failures_total`;

@@ -28,6 +28,9 @@ public final class PrincipalLimits: Sendable {
     /// Entries kept before idle ones are pruned.
     public let pruneThreshold: Int
     private let entries = Mutex<[String: Entry]>([:])
+    /// When idle entries were last pruned: at most once a second, so a table of active principals
+    /// past the threshold is not scanned on every request.
+    private let lastPrune = Mutex<ContinuousClock.Instant?>(nil)
     private let now: @Sendable () -> ContinuousClock.Instant
 
     public init(
@@ -50,7 +53,7 @@ public final class PrincipalLimits: Sendable {
         let capacity = Double(self.requestsPerMinute)
         let rate = self.refillPerSecond
         let wait: Double? = self.entries.withLock { entries in
-            if entries.count >= self.pruneThreshold, entries[principal.scopedId] == nil {
+            if entries.count >= self.pruneThreshold, entries[principal.scopedId] == nil, self.mayPrune(now) {
                 Self.prune(&entries, now: now, capacity: capacity, rate: rate)
             }
             var entry = entries[principal.scopedId] ?? Entry(tokens: capacity, updated: now)
@@ -93,6 +96,14 @@ public final class PrincipalLimits: Sendable {
         let elapsed = now - entry.updated
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         return min(capacity, entry.tokens + max(0, seconds) * rate)
+    }
+
+    private func mayPrune(_ now: ContinuousClock.Instant) -> Bool {
+        self.lastPrune.withLock { last in
+            if let last, now - last < .seconds(1) { return false }
+            last = now
+            return true
+        }
     }
 
     /// Drops the principals with no stream whose bucket has filled up again: they are as if new.

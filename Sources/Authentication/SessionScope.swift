@@ -10,10 +10,13 @@ import AWSAccess
 /// made to collide by choosing ids with separators in them, and the result (64 hex digits) is
 /// within Bedrock's `[0-9a-zA-Z._:-]{2,100}`.
 public enum SessionScope {
-    /// Session attributes the service sets from the principal: `principal_id`, and `claim_<name>`
+    /// Session attributes the service sets from the principal: `principal_id`, `principal_kind`, and `claim_<name>`
     /// for each forwarded claim. Clients' values under these names are dropped whenever access
     /// control is on, so an action group reading them reads what the service proved.
     public static let principalAttribute = "principal_id"
+    /// `api_key` or `jwt`: with `AUTH_MODE=api_key,jwt`, an API key's id and a token's `sub` may
+    /// be the same text; the two attributes together name the principal.
+    public static let principalKindAttribute = "principal_kind"
     public static let claimAttributePrefix = "claim_"
 
     public static func bedrockSessionId(principal: Principal, sessionId: String) -> String {
@@ -33,12 +36,17 @@ public enum SessionScope {
     public static func sessionAttributes(_ attributes: [String: String]?, principal: Principal) -> [String: String] {
         var scoped = Self.withoutReserved(attributes) ?? [:]
         scoped[Self.principalAttribute] = principal.id
+        scoped[Self.principalKindAttribute] = principal.kind.rawValue
         scoped.merge(principal.forwardedClaims) { _, proven in proven }
         return scoped
     }
 
+    /// Compared byte for byte: Swift's `==` and `hasPrefix` compare characters, and
+    /// `"claim_\u{301}x"` does not begin with the character `_` for them, while it does for the
+    /// JSON an action group reads.
     public static func isReserved(_ name: String) -> Bool {
-        name == Self.principalAttribute || name.hasPrefix(Self.claimAttributePrefix)
+        name.utf8.elementsEqual(Self.principalAttribute.utf8) || name.utf8.elementsEqual(Self.principalKindAttribute.utf8)
+            || name.utf8.starts(with: Self.claimAttributePrefix.utf8)
     }
 
     private static func derive(_ purpose: String, principal: Principal, value: String) -> String {

@@ -32,6 +32,8 @@ struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "serve", abstract: "Serve the API (the default).")
 
     func run() async throws {
+        // A hangup before the SIGHUP handler is installed (``APIKeyReloader``) must not end the process.
+        signal(SIGHUP, SIG_IGN)
         let configuration: ServiceConfiguration
         do {
             configuration = try ServiceConfiguration.load()
@@ -62,7 +64,7 @@ struct ServeCommand: AsyncParsableCommand {
                     "auth_mode": .string(configuration.auth.modeName),
                 ]
             )
-            if !configuration.auth.isRequired && !Self.isLoopback(configuration.host) {
+            if !configuration.auth.isRequired && !ServiceConfiguration.isLoopback(configuration.host) {
                 logger.warning(
                     "Listening without authentication: anyone who reaches this address can invoke agents; set AUTH_MODE",
                     metadata: ["host": .string(configuration.host)]
@@ -75,13 +77,6 @@ struct ServeCommand: AsyncParsableCommand {
             throw ExitCode.failure
         }
         try await clients.shutdown()
-    }
-}
-
-extension ServeCommand {
-    /// Whether `host` only accepts connections from this machine.
-    static func isLoopback(_ host: String) -> Bool {
-        host == "localhost" || host == "::1" || host.hasPrefix("127.")
     }
 }
 

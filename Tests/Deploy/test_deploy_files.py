@@ -332,6 +332,9 @@ def test_stack_access_control_follows_its_parameters(template, resources):
     assert conditions["HasJwtIssuer"] == {"Fn::Not": [{"Fn::Equals": [{"Ref": "JwtIssuer"}, ""]}]}
     # Each mode that needs a setting refuses a stack without it.
     assert {"TokensNeedAnIssuerAndAudience", "AnIssuerNeedsAnAudience", "ApiKeysNeedASecret"} <= set(template["Rules"])
+    # auto never means none: a stack open to anyone must say AuthMode none.
+    rule = template["Rules"]["AutoNeedsAnIssuerOrASecret"]
+    assert rule["RuleCondition"] == {"Fn::Equals": [{"Ref": "AuthMode"}, "auto"]}
 
 
 def test_stack_api_keys_come_from_secrets_manager_through_a_checked_file(resources):
@@ -353,12 +356,14 @@ def test_stack_api_keys_come_from_secrets_manager_through_a_checked_file(resourc
     mount_dir = env["API_KEYS_FILE"].rsplit("/", 1)[0]
     assert init["MountPoints"] == [{"SourceVolume": volume["Name"], "ContainerPath": mount_dir, "ReadOnly": False}]
     assert api["MountPoints"] == [{"SourceVolume": volume["Name"], "ContainerPath": mount_dir, "ReadOnly": True}]
-    # Only the execution role may read the secret, and only with API keys in use.
-    policy = resources["ApiKeysSecretReadPolicy"]
-    assert policy["Condition"] == "UsesApiKeys"
-    assert policy["Properties"]["RoleName"] == {"Ref": "ExecutionRole"}
-    (statement,) = policy["Properties"]["PolicyDocument"]["Statement"]
+    # Only the execution role may read the secret, and only with API keys in use; in the role
+    # itself, so that no task starts before it may.
+    (policy,) = resolved(resources["ExecutionRole"]["Properties"], {"UsesApiKeys": True, "HasApiKeysKmsKey": False})["Policies"]
+    (statement,) = policy["PolicyDocument"]["Statement"]
     assert statement["Action"] == "secretsmanager:GetSecretValue" and statement["Resource"] == {"Ref": "ApiKeysSecretArn"}
+    with_kms = resolved(resources["ExecutionRole"]["Properties"], {"UsesApiKeys": True, "HasApiKeysKmsKey": True})["Policies"][0]
+    assert [s["Action"] for s in with_kms["PolicyDocument"]["Statement"]] == ["secretsmanager:GetSecretValue", "kms:Decrypt"]
+    assert "Policies" not in resolved(resources["ExecutionRole"]["Properties"], {"UsesApiKeys": False, "HasApiKeysKmsKey": False})
     # Without API keys there is neither init container nor volume.
     plain = stack_task_definition(resources, "jwt")
     assert [c["Name"] for c in plain["ContainerDefinitions"]] == ["api"]
@@ -369,7 +374,7 @@ def test_metrics_are_not_served_through_the_load_balancer(resources):
     rule = resources["MetricsNotPublic"]["Properties"]
     assert rule["ListenerArn"] == {"Fn::If": ["HasCertificate", {"Ref": "HttpsListener"}, {"Ref": "HttpListener"}]}
     (condition,) = rule["Conditions"]
-    assert "/metrics" in condition["PathPatternConfig"]["Values"]
+    assert {"/metrics", "*/metrics"} <= set(condition["PathPatternConfig"]["Values"])
     (action,) = rule["Actions"]
     assert action["Type"] == "fixed-response" and action["FixedResponseConfig"]["StatusCode"] == "404"
 

@@ -410,7 +410,7 @@ def test_a_key_narrowed_to_agents_is_403_for_another(access, mock):
 def test_sessions_are_per_principal_and_identity_is_forwarded(access, mock):
     marker = uuid.uuid4().hex
     session_id, memory_id = f"shared-{marker}", f"memory-{marker}"
-    forged = {"marker": marker, "principal_id": "forged", "claim_email": "forged@example.com", "claim_other": "x"}
+    forged = {"marker": marker, "principal_id": "forged", "principal_kind": "api_key", "claim_email": "forged@example.com", "claim_other": "x"}
     payload = hello(session_id, memory_id=memory_id, session_attributes=forged,
                     prompt_session_attributes={"topic": "t", "principal_id": "forged", "claim_email": "forged"})
     alice = token(mock, sub="alice", email="alice@example.com", **{"cognito:groups": ["admins", "users"]})
@@ -437,11 +437,12 @@ def test_sessions_are_per_principal_and_identity_is_forwarded(access, mock):
     assert len({a["sessionId"], b["sessionId"], jwt_alice["sessionId"], jwt_a["sessionId"]}) == 4
     assert len({a["memoryId"], b["memoryId"], jwt_alice["memoryId"], jwt_a["memoryId"]}) == 4
 
-    assert a["sessionAttributes"] == {"marker": marker, "principal_id": "team-a"}
-    assert b["sessionAttributes"] == {"marker": marker, "principal_id": "team-b"}
-    assert jwt_a["sessionAttributes"] == {"marker": marker, "principal_id": "team-a"}
+    # The key team-a and the token for sub team-a share principal_id; principal_kind tells them apart.
+    assert a["sessionAttributes"] == {"marker": marker, "principal_id": "team-a", "principal_kind": "api_key"}
+    assert b["sessionAttributes"] == {"marker": marker, "principal_id": "team-b", "principal_kind": "api_key"}
+    assert jwt_a["sessionAttributes"] == {"marker": marker, "principal_id": "team-a", "principal_kind": "jwt"}
     assert jwt_alice["sessionAttributes"] == {
-        "marker": marker, "principal_id": "alice",
+        "marker": marker, "principal_id": "alice", "principal_kind": "jwt",
         "claim_email": "alice@example.com", "claim_cognito:groups": '["admins","users"]',
     }
 

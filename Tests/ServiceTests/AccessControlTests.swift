@@ -280,16 +280,17 @@ struct SessionScopeTests {
         var principal = Principal(kind: .jwt, id: "alice")
         principal.forwardedClaims = ["claim_email": "alice@example.com"]
         let request = try self.request(
-            #"{"input_text": "Hi", "agent_id": "HELLO", "session_attributes": {"principal_id": "mallory", "claim_email": "m@evil.example", "claim_admin": "true", "theme": "dark"}, "prompt_session_attributes": {"principal_id": "mallory", "today": "Monday"}}"#,
+            #"{"input_text": "Hi", "agent_id": "HELLO", "session_attributes": {"principal_id": "mallory", "principal_kind": "api_key", "claim_email": "m@evil.example", "claim_admin": "true", "claim_\u0301email": "x", "theme": "dark"}, "prompt_session_attributes": {"principal_id": "mallory", "today": "Monday"}}"#,
             principal: principal
         )
-        #expect(request.sessionAttributes == ["principal_id": "alice", "claim_email": "alice@example.com", "theme": "dark"])
+        // `claim_\u0301email` begins with the bytes of `claim_`, though not with its characters: dropped too.
+        #expect(request.sessionAttributes == ["principal_id": "alice", "principal_kind": "jwt", "claim_email": "alice@example.com", "theme": "dark"])
         #expect(request.promptSessionAttributes == ["today": "Monday"])
         let body = try JSONDecoder().decode(InvokeAgentRequest.self, from: Data(buffer: request.invokeAgentBody))
         #expect(body.sessionState?.sessionAttributes?["principal_id"] == "alice")
 
         let plain = try self.request(#"{"input_text": "Hi", "agent_id": "HELLO"}"#, principal: principal)
-        #expect(plain.sessionAttributes == ["principal_id": "alice", "claim_email": "alice@example.com"])
+        #expect(plain.sessionAttributes == ["principal_id": "alice", "principal_kind": "jwt", "claim_email": "alice@example.com"])
     }
 
     @Test("a key's agents narrow the agents it may invoke: 403 after every 400")

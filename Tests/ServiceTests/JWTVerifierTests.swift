@@ -6,6 +6,7 @@ import Foundation
 import JWTKit
 import Logging
 import NIOCore
+import NIOPosix
 import TestSupport
 import Testing
 
@@ -18,6 +19,7 @@ struct IssuerFixture: Sendable {
     let mock: MockBedrockServer
     let port: Int
     let verifier: JWTVerifier
+    let verified: VerifiedTokens
     let now: Shared<Double>
 
     var issuer: String { "http://127.0.0.1:\(self.port)/oidc" }
@@ -65,10 +67,10 @@ struct IssuerFixture: Sendable {
                 httpClient: HTTPClient.shared,
                 minimumRefetchInterval: refetchInterval,
                 logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
-            ) { verified.removeAll() }
+            ) { verified.removeAll(startingGeneration: $0) }
             let now = Shared(Date().timeIntervalSince1970.rounded(.down))
             let verifier = JWTVerifier(settings: settings, keys: keys, verified: verified, now: { now.value })
-            return try await body(IssuerFixture(mock: mock, port: port, verifier: verifier, now: now))
+            return try await body(IssuerFixture(mock: mock, port: port, verifier: verifier, verified: verified, now: now))
         }
     }
 }
@@ -284,5 +286,82 @@ struct JWTVerifierTests {
         // A document with no usable key leaves the keys in force.
         await #expect(throws: JWKSError.self) { try await keys.install(.object(["keys": .array([])]), from: "test") }
         #expect(await keys.keyCount == 2)
+    }
+
+    @Test("remembered tokens: kept by hash, kept across an unchanged set, dropped on a new one; a check that raced a new set is not kept")
+    func remembered() async throws {
+        let verified = VerifiedTokens(capacity: 2)
+        let checked = JWTVerifier.Checked(principal: Principal(kind: .jwt, id: "a"), times: .init(expires: Date().timeIntervalSince1970 + 60))
+        let digest = VerifiedTokens.digest(of: "token")
+        #expect(digest.count == 32)
+        #expect(verified.lookup(digest) == nil)
+        verified.removeAll(startingGeneration: 1)
+        // Verified with the set in force before (version 0): not kept.
+        verified.insert(digest, checked, generation: 0)
+        #expect(verified.lookup(digest) == nil)
+        verified.insert(digest, checked, generation: 1)
+        #expect(verified.lookup(digest)?.principal.id == "a")
+
+        try await IssuerFixture.with(refetchInterval: .milliseconds(100)) { fixture in
+            let token = try await fixture.token()
+            _ = try await fixture.verifier.principal(for: token)
+            let fetches = fixture.jwksRequests
+            // A forged kid refetches the (unchanged) set: the remembered token stays remembered.
+            try await Task.sleep(for: .milliseconds(150))
+            let forged = "\(base64URL(#"{"alg":"RS256","kid":"forged"}"#)).\(token.split(separator: ".")[1]).c2ln"
+            #expect(fixture.verified.count == 1)
+            #expect(await fixture.failure(forged) == .unknownKey)
+            #expect(fixture.jwksRequests == fetches + 1)
+            #expect(fixture.verified.count == 1)
+            // A changed set (a rotation) forgets it.
+            try fixture.mock.oidc.rotate()
+            try await Task.sleep(for: .milliseconds(150))
+            #expect(await fixture.failure(forged) == .unknownKey)
+            #expect(fixture.verified.count == 0)
+            #expect(try await fixture.verifier.principal(for: token).id == "alice")
+            #expect(fixture.verified.count == 1)
+        }
+    }
+
+    /// Answers every connection with a head and the first byte of a body it never finishes.
+    final class StalledBody: ChannelInboundHandler, Sendable {
+        typealias InboundIn = ByteBuffer
+        typealias OutboundOut = ByteBuffer
+
+        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+            context.writeAndFlush(
+                self.wrapOutboundOut(ByteBuffer(string: "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{")),
+                promise: nil
+            )
+        }
+    }
+
+    @Test("a JWKS whose body stalls is cut off at the fetch timeout, and the next lookup may fetch again")
+    func stalledFetch() async throws {
+        let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(StalledBody()) }
+            }
+            .bind(host: "127.0.0.1", port: 0).get()
+        let port = try #require(server.localAddress?.port)
+        let settings = JWTSettings(issuer: "http://127.0.0.1:\(port)", jwksURL: "http://127.0.0.1:\(port)/jwks.json", audiences: ["a"])
+        let lines = Shared<[String]>([])
+        let keys = JWKSSource(
+            settings: settings,
+            httpClient: HTTPClient.shared,
+            minimumRefetchInterval: .milliseconds(1),
+            fetchTimeout: .milliseconds(300),
+            logger: capturingLogger(lines)
+        )
+        // Without the deadline over the whole fetch, this would wait on the body for ever.
+        await keys.refresh()
+        #expect(await keys.keyCount == 0)
+        #expect(lines.value.contains { $0.contains("JWKS not fetched") && $0.contains("was not read within") })
+        let lookup = await keys.lookup(kid: "k")
+        guard case .unavailable = lookup else {
+            Issue.record("expected no key set, got \(lookup)")
+            return
+        }
+        try await server.close()
     }
 }

@@ -11,10 +11,12 @@ struct AccessControl: Sendable {
     let apiKeys: APIKeyStore?
     let jwt: JWTVerifier?
     let limits: PrincipalLimits
+    let logger: Logger
 
     /// Reads `API_KEYS_FILE` (an error names it) and sets up the verifier; nothing is fetched yet.
     init(configuration: AuthConfiguration, httpClient: HTTPClient, logger: Logger) throws(ConfigurationError) {
         self.configuration = configuration
+        self.logger = logger
         if let path = configuration.apiKeysFile {
             do {
                 self.apiKeys = try APIKeyStore(path: path, logger: logger)
@@ -38,11 +40,10 @@ struct AccessControl: Sendable {
             .add(middleware: PrincipalPolicyMiddleware(methods: self.configuration.methods, limits: self.limits, metrics: metrics))
     }
 
-    /// The services that keep credentials current: SIGHUP reloads of the API keys, the JWKS fetch
-    /// at start and its hourly refresh.
+    /// The services that keep credentials current: SIGHUP (reloads of the API keys), the JWKS
+    /// fetch at start and its hourly refresh.
     var services: [any Service] {
-        var services: [any Service] = []
-        if let apiKeys { services.append(APIKeyReloader(store: apiKeys)) }
+        var services: [any Service] = [APIKeyReloader(store: self.apiKeys, logger: self.logger)]
         if let jwt { services.append(JWKSRefresher(source: jwt.keys)) }
         return services
     }
@@ -55,8 +56,8 @@ struct JWKSRefresher: Service {
     var interval: Duration = .seconds(3_600)
 
     func run() async throws {
-        await self.source.refresh()
         try? await cancelWhenGracefulShutdown {
+            await self.source.refresh()
             while true {
                 try await Task.sleep(for: self.interval)
                 await self.source.refresh()

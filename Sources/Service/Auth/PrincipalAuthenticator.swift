@@ -45,8 +45,12 @@ struct PrincipalAuthenticator: AuthenticatorMiddleware {
     /// The token of `Bearer <token>`; the scheme is case-insensitive (RFC 9110, section 11.1).
     static func bearerToken(_ authorization: String) -> String? {
         let scheme = "bearer "
+        // Letters compare without case; the space must be a space.
+        func matches(_ byte: UInt8, _ expected: UInt8) -> Bool {
+            expected == UInt8(ascii: " ") ? byte == expected : (byte | 0x20) == expected
+        }
         guard authorization.utf8.count > scheme.utf8.count,
-            authorization.utf8.prefix(scheme.utf8.count).elementsEqual(scheme.utf8, by: { ($0 | 0x20) == $1 })
+            authorization.utf8.prefix(scheme.utf8.count).elementsEqual(scheme.utf8, by: matches)
         else { return nil }
         return String(authorization.utf8.dropFirst(scheme.utf8.count).drop(while: { $0 == UInt8(ascii: " ") }))
     }

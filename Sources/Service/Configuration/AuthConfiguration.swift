@@ -56,7 +56,8 @@ struct AuthConfiguration: Sendable, Equatable {
 
         let issuer = try reader.text("JWT_ISSUER")
         guard self.methods.contains(.jwt) else {
-            for name in ["JWT_ISSUER", "JWT_JWKS_URL", "JWT_AUDIENCE"] where reader.environment[name] != nil {
+            for name in ["JWT_ISSUER", "JWT_JWKS_URL", "JWT_AUDIENCE", "JWT_LEEWAY_SECONDS", "JWT_FORWARD_CLAIMS"]
+            where reader.environment[name] != nil {
                 throw ConfigurationError(source: name, problem: "is set, but AUTH_MODE=\(mode) does not accept tokens; add jwt to AUTH_MODE")
             }
             return
@@ -115,8 +116,7 @@ struct AuthConfiguration: Sendable, Equatable {
         else {
             throw ConfigurationError(source: name, problem: "must be an https URL without query or fragment, got '\(text)'")
         }
-        let loopback = ["127.0.0.1", "localhost", "::1", "[::1]"].contains(host.lowercased())
-        guard scheme == "https" || (scheme == "http" && loopback) else {
+        guard scheme == "https" || (scheme == "http" && ServiceConfiguration.isLoopback(host)) else {
             throw ConfigurationError(
                 source: name,
                 problem: "must be an https URL (http is accepted only for 127.0.0.1 and localhost), got '\(text)'"

@@ -110,6 +110,12 @@ struct ServiceConfiguration: Sendable {
         }
     }
 
+    /// Whether `host` (a listening address or a URL's host) is this machine only.
+    static func isLoopback(_ host: String) -> Bool {
+        let host = host.lowercased()
+        return host == "localhost" || host == "::1" || host == "[::1]" || host.hasPrefix("127.")
+    }
+
     /// What debug mode allows, for the parts that ask.
     var debug: DebugPolicy { DebugPolicy(enabled: self.debugMode) }
 
