@@ -93,4 +93,30 @@ struct NDJSONOutputTests {
         #expect(error["message"]?.stringValue?.contains("secret") == false, "Bedrock's own text stays in the log")
         #expect(error["done"] == .bool(true))
     }
+
+    @Test("framed as Server-Sent Events: event named by type, the same object as data, a blank line; pings as comments")
+    func serverSentEvents() throws {
+        var lines = NDJSONOutput()
+        var events = NDJSONOutput(framing: .serverSentEvents)
+        #expect(events.contentType == "text/event-stream" && events.formatName == "sse" && lines.formatName == "ndjson")
+        let target = InvokeAgentTarget(agentId: "HELLO", agentAliasId: "TSTALIASID", sessionId: "s-1")
+        var line = ByteBuffer()
+        var event = ByteBuffer()
+        lines.start(target: target, requestId: "r-1", into: &line)
+        events.start(target: target, requestId: "r-1", into: &event)
+        let object = String(buffer: line).dropLast()
+        let framed = String(buffer: event)
+        #expect(framed.hasPrefix("event: start\ndata: {"))
+        #expect(framed.hasSuffix("}\n\n"))
+        // The same object but for its timestamp (written a moment later).
+        let data = framed.dropFirst("event: start\ndata: ".count).dropLast(2)
+        #expect(data.prefix(while: { $0 != "," }) == object.prefix(while: { $0 != "," }))
+        #expect(try StrictJSONParser.parse(Array(data.utf8))["request_id"] == "r-1")
+        var ping = ByteBuffer()
+        events.heartbeat(into: &ping)
+        #expect(String(buffer: ping) == ": ping\n\n")
+        var none = ByteBuffer()
+        lines.heartbeat(into: &none)
+        #expect(none.readableBytes == 0)
+    }
 }

@@ -27,7 +27,8 @@ protocol AgentAttempt: AnyObject {
 
     /// Appends the events of the next piece of the answer (one network read) to `events`, and says
     /// whether more may follow. Events read before a failure are appended before it is reported:
-    /// they are part of the answer.
+    /// they are part of the answer. When the controller's heartbeat falls due
+    /// (`StreamController.whenHeartbeatDue`), a waiting read returns `.more` with no events.
     func nextEvents(into events: inout [AgentEvent]) async -> AttemptRead
 
     /// The attempt is over: its connection is given back, or closed if the answer was not read to

@@ -42,6 +42,8 @@ struct ServiceConfiguration: Sendable {
     var idleTimeout = Duration.seconds(60)
     var streamTimeout = Duration.seconds(600)
     var shutdownGrace = Duration.seconds(25)
+    /// How long an SSE stream may write nothing before a `: ping` comment keeps it alive.
+    var heartbeat = Duration.seconds(15)
     var healthIdentityTimeout = Duration.seconds(2)
     /// How long a connection may wait for its next request. A load balancer in front must close
     /// first (its idle timeout shorter), or it could send a request on a connection being closed.
@@ -93,6 +95,7 @@ struct ServiceConfiguration: Sendable {
         self.idleTimeout = try reader.seconds("IDLE_TIMEOUT_SECONDS") ?? self.idleTimeout
         self.streamTimeout = try reader.seconds("STREAM_TIMEOUT_SECONDS") ?? self.streamTimeout
         self.shutdownGrace = try reader.seconds("SHUTDOWN_GRACE_SECONDS", allowingZero: true) ?? self.shutdownGrace
+        self.heartbeat = try reader.seconds("HEARTBEAT_SECONDS") ?? self.heartbeat
         self.healthIdentityTimeout = try reader.seconds("HEALTH_IDENTITY_TIMEOUT_SECONDS") ?? self.healthIdentityTimeout
         self.keepAliveTimeout = try reader.seconds("KEEP_ALIVE_TIMEOUT_SECONDS") ?? self.keepAliveTimeout
         self.requestReadTimeout = try reader.seconds("REQUEST_READ_TIMEOUT_SECONDS") ?? self.requestReadTimeout

@@ -46,7 +46,7 @@ struct StreamRoute: Sendable {
             throw APIError.malformedBody("\(error)").closingConnection()
         }
         let disconnects = try await Self.disconnectHandler(of: context.channel)
-        return try self.start(body, context: context, disconnects: disconnects)
+        return try self.start(body, accept: request.headers[values: .accept], context: context, disconnects: disconnects)
     }
 
     /// The connection's ``ClientDisconnectHandler``, found without a suspension when the handler
@@ -60,14 +60,17 @@ struct StreamRoute: Sendable {
 
     /// Checks the body, admits the stream and returns the response that streams it.
     @inline(never)
-    private func start(_ body: ByteBuffer, context: ServiceRequestContext, disconnects: ClientDisconnectHandler) throws -> Response {
+    private func start(_ body: ByteBuffer, accept: [String], context: ServiceRequestContext, disconnects: ClientDisconnectHandler) throws -> Response
+    {
         let input = try StreamRequest(parsing: body, configuration: self.configuration, principal: context.identity)
+        let output = NDJSONOutput(framing: Self.framing(accepting: accept))
         let principalSlot = try context.identity.map(self.principalSlot)
         let controller = StreamController(
             timeouts: .init(
                 firstEvent: self.configuration.firstEventTimeout,
                 idle: self.configuration.idleTimeout,
-                total: self.configuration.streamTimeout
+                total: self.configuration.streamTimeout,
+                heartbeat: output.framing == .serverSentEvents ? self.configuration.heartbeat : nil
             ),
             eventLoop: context.channel.eventLoop,
             closeConnection: { [channel = context.channel] in channel.close(promise: nil) }
@@ -82,11 +85,11 @@ struct StreamRoute: Sendable {
         var streamLogger = context.logger
         streamLogger[metadataKey: "session_id"] = .string(input.target.sessionId)
         streamLogger[metadataKey: "agent_id"] = .string(input.target.agentId)
+        streamLogger[metadataKey: "format"] = .string(output.formatName)
         let logger = streamLogger
         if self.configuration.debug.logsConversation {
             logger.info("Agent prompt", metadata: ["input_text": .string(input.inputText ?? "")])
         }
-        let output = NDJSONOutput()
         let stream = AgentStream(
             request: input,
             output: output,
@@ -140,6 +143,7 @@ struct StreamRoute: Sendable {
     }
 
     private static func record(_ summary: AgentStream.Summary, stream: AgentStream, metrics: ServiceMetrics, logger: Logger, debug: DebugPolicy) {
+        metrics.countStream(format: summary.format)
         metrics.streamDuration.record(summary.duration)
         if let firstChunk = summary.timeToFirstChunk {
             metrics.timeToFirstChunk.record(firstChunk)
@@ -170,6 +174,29 @@ struct StreamRoute: Sendable {
                 logger.error("Agent invocation failed", metadata: metadata)
             }
         }
+    }
+
+    /// The framing the client's `Accept` asks for: Server-Sent Events when it names
+    /// `text/event-stream` at least as highly as `application/x-ndjson`; NDJSON otherwise (also
+    /// for `*/*`, no `Accept`, or types the service does not make, as before SSE existed).
+    static func framing(accepting accept: [String]) -> NDJSONOutput.Framing {
+        var eventStream: Double?
+        var ndjson: Double?
+        for range in accept.flatMap({ $0.split(separator: ",") }) {
+            let parts = range.split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
+            guard let type = parts.first else { continue }
+            var quality = 1.0
+            for parameter in parts.dropFirst() where parameter.hasPrefix("q=") {
+                quality = Double(parameter.dropFirst(2)) ?? 0
+            }
+            switch type {
+            case "text/event-stream": eventStream = max(eventStream ?? 0, quality)
+            case "application/x-ndjson": ndjson = max(ndjson ?? 0, quality)
+            default: break
+            }
+        }
+        guard let eventStream, eventStream > 0 else { return .lines }
+        return eventStream >= (ndjson ?? 0) ? .serverSentEvents : .lines
     }
 
     /// `application/json`, with or without parameters such as `charset`.

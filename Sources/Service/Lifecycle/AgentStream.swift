@@ -31,6 +31,8 @@ final class AgentStream: @unchecked Sendable {
         var timeToFirstChunk: Duration?
         var duration: Duration
         var attempts: Int
+        /// The output's format (`ndjson`, `sse`).
+        var format: String
     }
 
     private let request: StreamRequest
@@ -126,7 +128,8 @@ final class AgentStream: @unchecked Sendable {
             contentLength: self.contentLength,
             timeToFirstChunk: self.firstChunkAt.map { $0 - self.started },
             duration: ContinuousClock.now - self.started,
-            attempts: self.attempts
+            attempts: self.attempts,
+            format: self.output.formatName
         )
     }
 
@@ -242,7 +245,13 @@ final class AgentStream: @unchecked Sendable {
             }
             events.removeAll(keepingCapacity: true)
             switch read {
-            case .more: continue
+            case .more:
+                // Woken with nothing read: the stream was quiet for the heartbeat interval.
+                if self.controller.takeHeartbeat() {
+                    self.output.heartbeat(into: &lines)
+                    try await self.flush(&lines, to: &writer)
+                }
+                continue
             case .ended: return
             case .failed(let failure): throw failure
             case .cancelled: throw CancellationError()

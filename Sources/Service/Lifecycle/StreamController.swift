@@ -13,6 +13,9 @@ final class StreamController: Sendable {
         var firstEvent: Duration
         var idle: Duration
         var total: Duration
+        /// How long the stream may write nothing before a heartbeat is due (``takeHeartbeat()``);
+        /// `nil` for formats without heartbeats.
+        var heartbeat: Duration? = nil
     }
 
     private struct State {
@@ -30,6 +33,13 @@ final class StreamController: Sendable {
         var writing = false
         /// Closes the connection when a stopped stream's write is not taken in ``stoppedWriteLimit``.
         var writeTimer: Scheduled<Void>?
+        /// When the stream last wrote (or began to).
+        var lastWrite: NIODeadline
+        var heartbeatTimer: Scheduled<Void>?
+        /// A heartbeat is due: nothing was written for the heartbeat interval.
+        var heartbeatDue = false
+        /// Wakes the stream's task from its wait on the upstream call, so it can write the heartbeat.
+        var onHeartbeat: (@Sendable () -> Void)?
     }
 
     /// How long a stopped stream's write (its last line, or a line it was writing when stopped)
@@ -51,13 +61,15 @@ final class StreamController: Sendable {
         self.timeouts = timeouts
         self.eventLoop = eventLoop
         self.closeConnection = closeConnection
-        self.state = Mutex(State(lastEvent: now))
+        self.state = Mutex(State(lastEvent: now, lastWrite: now))
     }
 
     /// The stream's task starts waiting for a write to the client.
     func writeBegan() {
+        let now = NIODeadline.now()
         let arm = self.state.withLock { state in
             state.writing = true
+            state.lastWrite = now
             return state.reason != nil && state.writeTimer == nil
         }
         if arm {
@@ -92,9 +104,57 @@ final class StreamController: Sendable {
         stale?.cancel()
     }
 
-    /// Starts the watchdog.
+    /// Starts the watchdog (and the heartbeats, for a format that has them).
     func arm() {
         self.schedule(at: self.started + TimeAmount(min(self.timeouts.firstEvent, self.timeouts.total)))
+        if let heartbeat = self.timeouts.heartbeat {
+            self.scheduleHeartbeat(at: self.started + TimeAmount(heartbeat))
+        }
+    }
+
+    /// Runs `action` each time a heartbeat falls due, until replaced or cleared with `nil`: an
+    /// attempt hands in how to wake its upstream read (which then returns with no events).
+    func whenHeartbeatDue(_ action: (@Sendable () -> Void)?) {
+        self.state.withLock { $0.onHeartbeat = action }
+    }
+
+    /// Whether a heartbeat is due (nothing was written for the heartbeat interval); taking it
+    /// clears it.
+    func takeHeartbeat() -> Bool {
+        self.state.withLock { state in
+            defer { state.heartbeatDue = false }
+            return state.heartbeatDue
+        }
+    }
+
+    private func scheduleHeartbeat(at deadline: NIODeadline) {
+        let timer = self.eventLoop.scheduleTask(deadline: deadline) { [self] in self.checkHeartbeat() }
+        let stale = self.state.withLock { state -> Scheduled<Void>? in
+            guard state.reason == nil, !state.finished else { return timer }
+            defer { state.heartbeatTimer = timer }
+            return state.heartbeatTimer
+        }
+        stale?.cancel()
+    }
+
+    /// A heartbeat falls due when nothing was written for the interval; the next check is one
+    /// interval after the last write (or after this heartbeat).
+    private func checkHeartbeat() {
+        guard let interval = self.timeouts.heartbeat.map(TimeAmount.init) else { return }
+        let now = NIODeadline.now()
+        let (running, due, wake) = self.state.withLock { state -> (Bool, Bool, (@Sendable () -> Void)?) in
+            guard state.reason == nil, !state.finished else { return (false, false, nil) }
+            guard !state.writing, state.lastWrite + interval <= now else { return (true, false, nil) }
+            state.heartbeatDue = true
+            state.lastWrite = now
+            return (true, true, state.onHeartbeat)
+        }
+        guard running else { return }
+        if due {
+            wake?()
+        }
+        let lastWrite = self.state.withLock { $0.lastWrite }
+        self.scheduleHeartbeat(at: max(lastWrite + interval, now + .milliseconds(1)))
     }
 
     /// Records that an event arrived: the idle limit now counts from here.
@@ -134,6 +194,9 @@ final class StreamController: Sendable {
             state.reason = reason
             state.timer?.cancel()
             state.timer = nil
+            state.heartbeatTimer?.cancel()
+            state.heartbeatTimer = nil
+            state.onHeartbeat = nil
             defer {
                 state.waiter = nil
                 state.onStop = nil
@@ -168,6 +231,9 @@ final class StreamController: Sendable {
             state.onStop = nil
             state.timer?.cancel()
             state.timer = nil
+            state.heartbeatTimer?.cancel()
+            state.heartbeatTimer = nil
+            state.onHeartbeat = nil
             defer { state.waiter = nil }
             return (state.waiter, state.reason)
         }

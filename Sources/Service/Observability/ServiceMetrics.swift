@@ -44,6 +44,7 @@ final class ServiceMetrics: Sendable {
         "agent_stream_errors_total": "Streams that ended with an error line (or whose client left), by error code.",
         "http_auth_failures_total": "Requests refused for their credentials (none, or not valid), by reason; never by principal.",
         "http_rate_limited_total": "Requests refused with 429 for a principal's limits, by limit.",
+        "agent_streams_total": "Streams that ended (well or not), by format.",
     ]
 
     init() {
@@ -99,6 +100,11 @@ final class ServiceMetrics: Sendable {
     /// Counts a stream that ended with an error line (or a client that went away).
     func countError(code: String) {
         self.counter("agent_stream_errors_total", label: "error_code", value: code).increment()
+    }
+
+    /// Counts a stream that ended, by format (`ndjson`, `sse`).
+    func countStream(format: String) {
+        self.counter("agent_streams_total", label: "format", value: format).increment()
     }
 
     /// Counts a request refused for its credentials, by ``AuthFailure/Reason``.

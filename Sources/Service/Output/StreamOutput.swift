@@ -12,6 +12,12 @@ import NIOCore
 protocol StreamOutput: Sendable {
     /// The response's `Content-Type`.
     var contentType: String { get }
+    /// The format's name on log lines and metrics (`ndjson`, `sse`).
+    var formatName: String { get }
+
+    /// Something that keeps a quiet stream alive without being an event (an SSE comment), written
+    /// when nothing else was for `HEARTBEAT_SECONDS`; formats without one write nothing.
+    func heartbeat(into buffer: inout ByteBuffer)
 
     /// The stream has begun (sent once the Bedrock request is on its way).
     mutating func start(target: InvokeAgentTarget, requestId: String, into buffer: inout ByteBuffer)

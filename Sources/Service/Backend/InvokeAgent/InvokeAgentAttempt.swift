@@ -19,6 +19,8 @@ final class InvokeAgentAttempt: AgentAttempt {
         self.lease = lease
         self.controller = controller
         controller.whenStopped { response.cancel() }
+        // A heartbeat due wakes the read, which then returns with no events.
+        controller.whenHeartbeatDue { response.nudge() }
     }
 
     deinit {
@@ -52,6 +54,7 @@ final class InvokeAgentAttempt: AgentAttempt {
         guard !self.closed else { return }
         self.closed = true
         self.controller.whenStopped(nil)
+        self.controller.whenHeartbeatDue(nil)
         self.response.cancel()
         self.lease.release()
     }

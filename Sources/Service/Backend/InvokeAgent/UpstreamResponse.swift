@@ -22,6 +22,8 @@ final class UpstreamResponse: HTTPClientResponseDelegate, Sendable {
         case body(ByteBuffer)
         case end
         case failed(any Error)
+        /// ``nudge()``: the reader is woken with nothing read.
+        case nudge
     }
 
     private struct State {
@@ -79,18 +81,23 @@ final class UpstreamResponse: HTTPClientResponseDelegate, Sendable {
 
     /// The response head; throws what AsyncHTTPClient reported when there is none.
     func head() async throws -> HTTPResponseHead {
-        switch await self.next() {
-        case .head(let head): return head
-        case .failed(let error): throw error
-        case .body, .end: throw StreamFailure(.internalError, detail: "AsyncHTTPClient delivered a body before the head")
+        while true {
+            switch await self.next() {
+            case .head(let head): return head
+            case .failed(let error): throw error
+            case .nudge: continue
+            case .body, .end: throw StreamFailure(.internalError, detail: "AsyncHTTPClient delivered a body before the head")
+            }
         }
     }
 
-    /// The next piece of the body as it was read from the network, or `nil` at its end; throws
-    /// what AsyncHTTPClient reported (`CancellationError` after ``cancel()``).
+    /// The next piece of the body as it was read from the network (empty when ``nudge()`` woke
+    /// the read), or `nil` at its end; throws what AsyncHTTPClient reported (`CancellationError`
+    /// after ``cancel()``).
     func nextBodyPart() async throws -> ByteBuffer? {
         switch await self.next() {
         case .body(let buffer): return buffer
+        case .nudge: return ByteBuffer()
         case .end: return nil
         case .failed(let error): throw error
         case .head: throw StreamFailure(.internalError, detail: "AsyncHTTPClient delivered a second head")
@@ -117,6 +124,16 @@ final class UpstreamResponse: HTTPClientResponseDelegate, Sendable {
         reader?.resume(returning: .failed(CancellationError()))
         demand?.succeed()
         call?.cancel()
+    }
+
+    /// Wakes a read that is waiting, with nothing read (the stream has a heartbeat to write);
+    /// does nothing when no read waits.
+    func nudge() {
+        let reader = self.state.withLock { state in
+            defer { state.reader = nil }
+            return state.reader
+        }
+        reader?.resume(returning: .nudge)
     }
 
     private func next() async -> Part {
