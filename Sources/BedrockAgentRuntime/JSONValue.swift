@@ -62,6 +62,12 @@ public enum JSONValue: Hashable, Sendable, Codable {
     }
 
     /// The string, when this is a string.
+    /// The elements, when this is an array.
+    public var arrayValue: [JSONValue]? {
+        if case .array(let elements) = self { return elements }
+        return nil
+    }
+
     public var stringValue: String? {
         if case .string(let value) = self { return value }
         return nil

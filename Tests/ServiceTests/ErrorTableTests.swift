@@ -161,7 +161,9 @@ struct ErrorTableTests {
 
     @Test("an answer longer than allowed: stream_timeout")
     func streamTimeout() async throws {
-        try await withService(environment: ["STREAM_TIMEOUT_SECONDS": "0.5"]) { service in
+        // SLOW takes 1.8 s at the least (nine pauses of 200 ms): 1.5 s leaves time for a chunk on a
+        // loaded machine and still ends the stream early.
+        try await withService(environment: ["STREAM_TIMEOUT_SECONDS": "1.5"]) { service in
             let result = try await service.stream(agent: "SLOW")
             result.checkInvariants()
             #expect(result.last?["error_code"] == .string("stream_timeout"))

@@ -53,6 +53,9 @@ final class StreamPacer: Sendable {
     }
 
     /// Ends the pause in progress with a `CancellationError`, and every later one at once.
+    /// When the last pause asked for is due: each pause counts from the one before it.
+    var due: NIODeadline { self.state.withLock { $0.due } }
+
     func stop() {
         let timer = self.state.withLock { state in
             state.stopped = true

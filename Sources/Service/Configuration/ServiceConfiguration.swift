@@ -28,6 +28,8 @@ struct ServiceConfiguration: Sendable {
     var logLevel = Logger.Level.info
     var logFormat = LogFormat.text
     var defaultAgentAliasId = "TSTALIASID"
+    /// The agent of a `/api/chat` request that names none.
+    var defaultAgentId: String?
     /// When set, the only agents the API may invoke.
     var allowedAgentIds: Set<String>?
     var maxInputCharacters = 25_000
@@ -85,6 +87,7 @@ struct ServiceConfiguration: Sendable {
         self.logFormat = try reader.choice("LOG_FORMAT", LogFormat.self) ?? self.logFormat
         self.defaultAgentAliasId = try reader.identifier("DEFAULT_AGENT_ALIAS_ID", .agentAliasId) ?? self.defaultAgentAliasId
         self.allowedAgentIds = try reader.agentIds("ALLOWED_AGENT_IDS")
+        self.defaultAgentId = try reader.identifier("DEFAULT_AGENT_ID", .agentId)
         self.maxInputCharacters = try reader.integer("MAX_INPUT_CHARS", in: 1...25_000_000) ?? self.maxInputCharacters
         self.maxRequestBytes = try reader.integer("MAX_REQUEST_BYTES", in: 1_024...100_000_000) ?? self.maxRequestBytes
         self.maxConcurrentStreams = try reader.integer("MAX_CONCURRENT_STREAMS", in: 1...1_000_000) ?? self.maxConcurrentStreams

@@ -8,9 +8,17 @@ import NIOCore
 import NIOHTTP1
 import Prometheus
 
-/// `POST /api/agent/stream`: checks the request, then streams the agent's answer as
-/// newline-delimited JSON (see ``AgentStream``).
+/// The routes that stream an agent's answer (``AgentStream``), each in its format:
+/// `POST /api/agent/stream` (the original contract, as NDJSON or Server-Sent Events) and
+/// `POST /api/chat` (the AI SDK's UI message stream, for `useChat`). Both read the body under the
+/// same limits and become the same ``StreamRequest``.
 struct StreamRoute: Sendable {
+    /// Which of the two routes a request came by.
+    enum Route: Sendable {
+        case agentStream
+        case chat
+    }
+
     let configuration: ServiceConfiguration
     let backend: any AgentBackend
     let streams: ActiveStreams
@@ -19,15 +27,22 @@ struct StreamRoute: Sendable {
     let access: AccessControl
 
     func register(on router: Router<ServiceRequestContext>) {
-        self.access.protectedRoutes(of: router, metrics: self.metrics).post("/api/agent/stream") { request, context in
-            try await self.stream(request, context: context)
+        let protected = self.access.protectedRoutes(of: router, metrics: self.metrics)
+        protected.post("/api/agent/stream") { request, context in
+            try await self.stream(request, route: .agentStream, context: context)
         }
+        protected.post("/api/chat") { request, context in
+            try await self.stream(request, route: .chat, context: context)
+        }
+        // The AI SDK's resume request: the service keeps no stream to resume.
+        router.get("/api/chat/:id/stream") { _, _ in Response(status: .noContent) }
         router.refuseOtherMethods(on: "/api/agent/stream", serving: [.post])
+        router.refuseOtherMethods(on: "/api/chat", serving: [.post])
     }
 
     /// Reads the body, then starts the stream. The checks and the set-up are in
     /// ``start(_:context:disconnects:)``, out of this async frame (ARCHITECTURE.md, "Async frames on the hot path").
-    private func stream(_ request: Request, context: ServiceRequestContext) async throws -> Response {
+    private func stream(_ request: Request, route: Route, context: ServiceRequestContext) async throws -> Response {
         guard let contentType = request.headers[.contentType], Self.isJSON(contentType) else {
             throw APIError.unsupportedMediaType
         }
@@ -46,7 +61,7 @@ struct StreamRoute: Sendable {
             throw APIError.malformedBody("\(error)").closingConnection()
         }
         let disconnects = try await Self.disconnectHandler(of: context.channel)
-        return try self.start(body, accept: request.headers[values: .accept], context: context, disconnects: disconnects)
+        return try self.start(body, route: route, accept: request.headers[values: .accept], context: context, disconnects: disconnects)
     }
 
     /// The connection's ``ClientDisconnectHandler``, found without a suspension when the handler
@@ -60,17 +75,38 @@ struct StreamRoute: Sendable {
 
     /// Checks the body, admits the stream and returns the response that streams it.
     @inline(never)
-    private func start(_ body: ByteBuffer, accept: [String], context: ServiceRequestContext, disconnects: ClientDisconnectHandler) throws -> Response
-    {
-        let input = try StreamRequest(parsing: body, configuration: self.configuration, principal: context.identity)
-        let output = NDJSONOutput(framing: Self.framing(accepting: accept))
+    private func start(
+        _ body: ByteBuffer,
+        route: Route,
+        accept: [String],
+        context: ServiceRequestContext,
+        disconnects: ClientDisconnectHandler
+    ) throws -> Response {
+        let input: StreamRequest
+        let output: any StreamOutput
+        var headers: HTTPFields = [
+            .cacheControl: "no-cache, no-store",
+            // Proxies such as nginx must pass lines on as they come.
+            HTTPField.Name("X-Accel-Buffering")!: "no",
+        ]
+        switch route {
+        case .agentStream:
+            input = try StreamRequest(parsing: body, configuration: self.configuration, principal: context.identity)
+            output = NDJSONOutput(framing: Self.framing(accepting: accept))
+        case .chat:
+            let streamBody = try ChatRequest.streamBody(parsing: body, defaultAgentId: self.configuration.defaultAgentId)
+            input = try StreamRequest(parsing: streamBody, configuration: self.configuration, principal: context.identity)
+            output = UIMessageStreamOutput()
+            headers[HTTPField.Name("x-vercel-ai-ui-message-stream")!] = "v1"
+        }
+        headers[.contentType] = output.contentType
         let principalSlot = try context.identity.map(self.principalSlot)
         let controller = StreamController(
             timeouts: .init(
                 firstEvent: self.configuration.firstEventTimeout,
                 idle: self.configuration.idleTimeout,
                 total: self.configuration.streamTimeout,
-                heartbeat: output.framing == .serverSentEvents ? self.configuration.heartbeat : nil
+                heartbeat: output.contentType == "text/event-stream" ? self.configuration.heartbeat : nil
             ),
             eventLoop: context.channel.eventLoop,
             closeConnection: { [channel = context.channel] in channel.close(promise: nil) }
@@ -107,12 +143,7 @@ struct StreamRoute: Sendable {
         let debug = self.configuration.debug
         return Response(
             status: .ok,
-            headers: [
-                .contentType: output.contentType,
-                .cacheControl: "no-cache, no-store",
-                // Proxies such as nginx must pass lines on as they come.
-                HTTPField.Name("X-Accel-Buffering")!: "no",
-            ],
+            headers: headers,
             body: ResponseBody { writer in
                 disconnects.watch(controller)
                 let summary = await stream.run(writer: &writer)
