@@ -62,6 +62,7 @@ struct StatusRoutes: Sendable {
                     "version": .string(ServiceVersion.current),
                     "endpoints": .object([
                         "stream": .string("POST /api/agent/stream"),
+                        "chat": .string("POST /api/chat"),
                         "health": .string("GET /health"),
                         "metrics": .string("GET /metrics"),
                         "info": .string("GET /"),
