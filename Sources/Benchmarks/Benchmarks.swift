@@ -9,7 +9,9 @@ struct Benchmarks: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "Benchmarks",
         abstract: "Throughput figures for the project's hot paths.",
-        subcommands: [CodecBenchmark.self, SigningBenchmark.self, RequestParsingBenchmark.self, AuthBenchmark.self, LoadBenchmark.self]
+        subcommands: [
+            CodecBenchmark.self, SigningBenchmark.self, RequestParsingBenchmark.self, AuthBenchmark.self, FormatsBenchmark.self, LoadBenchmark.self,
+        ]
     )
 
     /// Runs Swift concurrency's jobs on NIO's event loops, so a task that reads one connection and
