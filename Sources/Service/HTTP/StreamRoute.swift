@@ -94,8 +94,8 @@ struct StreamRoute: Sendable {
             input = try StreamRequest(parsing: body, configuration: self.configuration, principal: context.identity)
             output = NDJSONOutput(framing: Self.framing(accepting: accept))
         case .chat:
-            let streamBody = try ChatRequest.streamBody(parsing: body, defaultAgentId: self.configuration.defaultAgentId)
-            input = try StreamRequest(parsing: streamBody, configuration: self.configuration, principal: context.identity)
+            let fields = try ChatRequest.streamFields(parsing: body, defaultAgentId: self.configuration.defaultAgentId)
+            input = try StreamRequest(fields: fields, configuration: self.configuration, principal: context.identity)
             output = UIMessageStreamOutput()
             headers[HTTPField.Name("x-vercel-ai-ui-message-stream")!] = "v1"
         }

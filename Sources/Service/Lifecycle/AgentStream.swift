@@ -237,6 +237,7 @@ final class AgentStream: @unchecked Sendable {
         var lines = ByteBuffer()
         while true {
             let read = await attempt.nextEvents(into: &events)
+            let readNothing = events.isEmpty
             // Events before a failure are part of the answer: their lines are written first.
             var next = 0
             while next < events.count {
@@ -246,8 +247,8 @@ final class AgentStream: @unchecked Sendable {
             events.removeAll(keepingCapacity: true)
             switch read {
             case .more:
-                // Woken with nothing read: the stream was quiet for the heartbeat interval.
-                if self.controller.takeHeartbeat() {
+                // Woken with nothing read: the stream may have been quiet for the heartbeat interval.
+                if readNothing && self.controller.takeHeartbeat() {
                     self.output.heartbeat(into: &lines)
                     try await self.flush(&lines, to: &writer)
                 }

@@ -66,10 +66,15 @@ final class StreamController: Sendable {
 
     /// The stream's task starts waiting for a write to the client.
     func writeBegan() {
-        let now = NIODeadline.now()
+        // Only heartbeats need the time of the last write: no clock read per write without them.
+        let now = self.timeouts.heartbeat == nil ? nil : NIODeadline.now()
         let arm = self.state.withLock { state in
             state.writing = true
-            state.lastWrite = now
+            if let now {
+                state.lastWrite = now
+                // Whatever is written now keeps the stream alive as a heartbeat would.
+                state.heartbeatDue = false
+            }
             return state.reason != nil && state.writeTimer == nil
         }
         if arm {

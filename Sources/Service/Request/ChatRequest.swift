@@ -18,17 +18,9 @@ import NIOCore
 /// - The chat `id` is the session; an id outside Bedrock's `[0-9a-zA-Z._:-]{2,100}` is mapped to
 ///   one, stably (`chat-` and 64 hex digits of its SHA-256).
 enum ChatRequest {
-    /// The `/api/agent/stream` body equivalent to the chat body `body`.
-    static func streamBody(parsing body: ByteBuffer, defaultAgentId: String?) throws(APIError) -> ByteBuffer {
-        let json: JSONValue
-        do {
-            json = try body.withUnsafeReadableBytes { bytes throws(StrictJSONParser.Error) in try StrictJSONParser.parse(bytes) }
-        } catch {
-            throw .invalidJSON(error.description)
-        }
-        guard case .object(let fields) = json else {
-            throw .invalidJSON("the body must be a JSON object")
-        }
+    /// The fields of the `/api/agent/stream` body equivalent to the chat body `body`.
+    static func streamFields(parsing body: ByteBuffer, defaultAgentId: String?) throws(APIError) -> [String: JSONValue] {
+        let fields = try StreamRequest.jsonObject(body)
         guard case .string(let chatId)? = fields["id"], !chatId.isEmpty else {
             throw .invalidField("id", "(the chat id) is required")
         }
@@ -68,11 +60,7 @@ enum ChatRequest {
         default:
             throw .invalidField("messages", "must end with a user message (or an assistant message with tool outputs)")
         }
-        do {
-            return ByteBuffer(bytes: try JSONEncoder.sortedKeys.encode(stream))
-        } catch {
-            throw .invalidField("the request", "cannot be encoded")
-        }
+        return stream
     }
 
     /// The chat id as a Bedrock session id.

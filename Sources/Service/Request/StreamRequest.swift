@@ -28,15 +28,11 @@ struct StreamRequest: Sendable, Equatable {
 
     /// Parses and validates `body`, sent by `principal` (`nil` with `AUTH_MODE=none`).
     init(parsing body: ByteBuffer, configuration: ServiceConfiguration, principal: Principal? = nil) throws(APIError) {
-        let json: JSONValue
-        do {
-            json = try body.withUnsafeReadableBytes { bytes throws(StrictJSONParser.Error) in try StrictJSONParser.parse(bytes) }
-        } catch {
-            throw .invalidJSON(error.description)
-        }
-        guard case .object(let fields) = json else {
-            throw .invalidJSON("the body must be a JSON object")
-        }
+        try self.init(fields: Self.jsonObject(body), configuration: configuration, principal: principal)
+    }
+
+    /// Validates the fields of a body already parsed (`/api/chat`'s, translated by ``ChatRequest``).
+    init(fields: [String: JSONValue], configuration: ServiceConfiguration, principal: Principal? = nil) throws(APIError) {
         let reader = FieldReader(fields: fields)
 
         self.returnControlInvocationResults = try reader.objects("return_control_invocation_results", count: 1...5)
@@ -99,6 +95,20 @@ struct StreamRequest: Sendable, Equatable {
         } catch {
             throw .invalidField("the request", "cannot be encoded for Bedrock")
         }
+    }
+
+    /// A request body as a JSON object, read by the strict parser; the errors every route answers.
+    static func jsonObject(_ body: ByteBuffer) throws(APIError) -> [String: JSONValue] {
+        let json: JSONValue
+        do {
+            json = try body.withUnsafeReadableBytes { bytes throws(StrictJSONParser.Error) in try StrictJSONParser.parse(bytes) }
+        } catch {
+            throw .invalidJSON(error.description)
+        }
+        guard case .object(let fields) = json else {
+            throw .invalidJSON("the body must be a JSON object")
+        }
+        return fields
     }
 
     /// The agent, alias and session as Bedrock is asked for them.
