@@ -19,6 +19,7 @@ struct ServiceApplication: Sendable {
     let connections: OpenConnections
     let upstream: UpstreamHealth
     let access: AccessControl
+    let invocations = PendingInvocations()
     let logger: Logger
 
     /// Connections waiting to be accepted: a burst of new clients (a frontend release, a load
@@ -73,7 +74,8 @@ struct ServiceApplication: Sendable {
             streams: self.streams,
             upstream: self.upstream,
             metrics: self.metrics,
-            access: self.access
+            access: self.access,
+            invocations: self.invocations
         )
         .register(on: router)
         StatusRoutes(

@@ -119,6 +119,16 @@ func userMessage(_ text: String) -> String {
     #"{"id":"u\#(UUID().uuidString.prefix(8))","role":"user","parts":[{"type":"text","text":"\#(text)"}]}"#
 }
 
+/// The assistant message `useChat` keeps: its parts, in order, across continued answers.
+func assistantMessage(_ parts: [String]) -> String {
+    #"{"id":"a1","role":"assistant","parts":[\#(parts.joined(separator: ","))]}"#
+}
+
+/// A tool call the frontend answered with `addToolResult`.
+func toolOutput(_ callId: String, _ toolName: String, _ output: String) -> String {
+    #"{"type":"dynamic-tool","toolName":"\#(toolName)","toolCallId":"\#(callId)","state":"output-available","input":{},"output":"\#(output)"}"#
+}
+
 @Suite("POST /api/chat: the AI SDK UI message stream", .timeLimit(.minutes(2)))
 struct UIMessageStreamTests {
     @Test(
@@ -184,15 +194,156 @@ struct UIMessageStreamTests {
             let callId = try #require(call["toolCallId"]?.stringValue)
 
             // What useChat posts after addToolResult: the assistant message with the tool's output.
-            let answered = #"""
-                {"id":"a1","role":"assistant","parts":[{"type":"step-start"},{"type":"dynamic-tool","toolName":"WeatherActions/get_weather","toolCallId":"\#(callId)","state":"output-available","input":{"city":"Seattle"},"output":"15 degrees, raining"}]}
-                """#
+            let answered = assistantMessage([#"{"type":"step-start"}"#, toolOutput(callId, "WeatherActions/get_weather", "15 degrees, raining")])
             let second = try await service.chat(chatBody(id: "weather-chat", agent: "RETCTRL", messages: [question, answered]))
             let parts = try #require(second.uiParts)
             #expect(UIMessagePart.problems(parts) == [])
             #expect(second.uiText == "It is 15 degrees and raining in Seattle.")
             // The chat id is the session: the mock resumed the paused session.
             #expect(service.mock.invocations.last?.sessionId == "weather-chat")
+        }
+    }
+
+    @Test("an invocation's outputs sent again are a 400 naming it, through both routes; the agent is not called again")
+    func answeredTwice() async throws {
+        try await withService { service in
+            let question = userMessage("Weather?")
+            let first = try #require(try await service.chat(chatBody(id: "twice", agent: "RETCTRL", messages: [question])).uiParts)
+            let callId = try #require(first.first { $0["type"] == "tool-input-available" }?["toolCallId"]?.stringValue)
+            let invocationId = String(callId.prefix { $0 != "#" })
+            let body = chatBody(
+                id: "twice",
+                agent: "RETCTRL",
+                messages: [question, assistantMessage([toolOutput(callId, "WeatherActions/get_weather", "15")])]
+            )
+            #expect(try await service.chat(body).uiText == "It is 15 degrees and raining in Seattle.")
+            let calls = service.mock.statistics.invocations
+            let again = try await service.chat(body)
+            #expect(again.status == 400)
+            #expect(
+                again.json?["message"]?.stringValue?.contains(
+                    "answer the invocation '\(invocationId)', which is stale: its results were already sent"
+                ) == true,
+                "\(again.body)"
+            )
+            #expect(service.mock.statistics.invocations == calls)
+
+            // The NDJSON contract's results, likewise.
+            let ask = try await service.stream(#"{"input_text": "Weather?", "agent_id": "RETCTRL", "session_id": "twice-ndjson"}"#)
+            let asked = try #require(ask.lines.first { $0["type"] == "return_control" }?["invocation_id"]?.stringValue)
+            let results = """
+                {"agent_id": "RETCTRL", "session_id": "twice-ndjson", "invocation_id": "\(asked)",
+                 "return_control_invocation_results": [{"functionResult": {"actionGroup": "WeatherActions", "function": "get_weather",
+                   "responseBody": {"TEXT": {"body": "15"}}}}]}
+                """
+            #expect(try await service.stream(results).last?["type"] == "completion")
+            let refused = try await service.stream(results)
+            #expect(refused.status == 400)
+            #expect(
+                refused.json?["message"]?.stringValue?.hasPrefix("invocation_id names the invocation '\(asked)', which is stale") == true,
+                "\(refused.body)"
+            )
+            #expect(service.mock.statistics.invocations == calls + 2)
+        }
+    }
+
+    @Test("two returns of control in one answer: the continued message's latest outputs go on; incomplete or stale ones are refused")
+    func twoReturnsOfControl() async throws {
+        try await withService { service in
+            let question = userMessage("Trip weather?")
+            let first = try #require(try await service.chat(chatBody(id: "trip", agent: "RETCTRL2", messages: [question])).uiParts)
+            let weather = try #require(first.first { $0["type"] == "tool-input-available" }?["toolCallId"]?.stringValue)
+            let answeredWeather = [#"{"type":"step-start"}"#, toolOutput(weather, "WeatherActions/get_weather", "rain")]
+
+            let second = try await service.chat(chatBody(id: "trip", agent: "RETCTRL2", messages: [question, assistantMessage(answeredWeather)]))
+            let parts = try #require(second.uiParts)
+            #expect(UIMessagePart.problems(parts) == [])
+            #expect(second.uiText == "Checking the forecast too. ")
+            let calls = parts.filter { $0["type"] == "tool-input-available" }
+            #expect(calls.map { $0["toolName"]?.stringValue } == ["WeatherActions/get_forecast", "TravelApi/GET /trips/{tripId}"])
+            #expect(calls.first?["input"] == ["city": "Oslo", "days": "2"])
+            #expect(calls.last?["input"]?["tripId"] == "T-42")
+            #expect(parts.last?["finishReason"] == "tool-calls")
+            let ids = calls.compactMap { $0["toolCallId"]?.stringValue }
+            #expect(ids.count == 2 && ids[0] != weather && ids[0].prefix { $0 != "#" } == ids[1].prefix { $0 != "#" })
+
+            let invocations = service.mock.statistics.invocations
+            let stale = try await service.chat(chatBody(id: "trip", agent: "RETCTRL2", messages: [question, assistantMessage(answeredWeather)]))
+            #expect(stale.status == 400)
+            #expect(stale.json?["message"]?.stringValue?.contains(String(weather.prefix { $0 != "#" })) == true, "\(stale.body)")
+
+            let continued = answeredWeather + [#"{"type":"step-start"}"#, #"{"type":"text","text":"Checking the forecast too. "}"#]
+            let forecast = toolOutput(ids[0], "WeatherActions/get_forecast", "rain, then sun")
+            let incomplete = try await service.chat(
+                chatBody(id: "trip", agent: "RETCTRL2", messages: [question, assistantMessage(continued + [forecast])])
+            )
+            #expect(incomplete.status == 400)
+            #expect(incomplete.json?["message"]?.stringValue?.contains("lack the output of the tool call '\(ids[1])'") == true, "\(incomplete.body)")
+            let misnamed = try await service.chat(
+                chatBody(
+                    id: "trip",
+                    agent: "RETCTRL2",
+                    messages: [question, assistantMessage(continued + [forecast, toolOutput(ids[1], "TravelApi/POST /trips", "{}")])]
+                )
+            )
+            #expect(misnamed.status == 400)
+            #expect(misnamed.json?["message"]?.stringValue?.contains("but the agent asked for 'TravelApi/GET /trips/{tripId}'") == true)
+            #expect(service.mock.statistics.invocations == invocations, "no refused request reached the agent")
+
+            let trip = toolOutput(ids[1], "TravelApi/GET /trips/{tripId}", "booked")
+            let last = try await service.chat(
+                chatBody(id: "trip", agent: "RETCTRL2", messages: [question, assistantMessage(continued + [trip, forecast])])
+            )
+            #expect(UIMessagePart.problems(try #require(last.uiParts)) == [])
+            #expect(last.uiText == "Rain today, sun tomorrow: pack for both on trip T-42.")
+            #expect(last.uiParts?.last?["finishReason"] == "stop")
+            // What Bedrock got: the invocation's results in input order, an API operation's as apiResult.
+            let sent = try #require(service.mock.invocations.last)
+            #expect(sent.invocationId == String(ids[0].prefix { $0 != "#" }))
+            let results = sent.returnControlInvocationResults ?? []
+            #expect(results.first?["functionResult"]?["function"] == "get_forecast")
+            #expect(results.first?["functionResult"]?["responseBody"]?["TEXT"]?["body"] == "rain, then sun")
+            #expect(
+                results.last?["apiResult"]
+                    == [
+                        "actionGroup": "TravelApi", "httpMethod": "GET", "apiPath": "/trips/{tripId}", "httpStatusCode": .number(200),
+                        "responseBody": ["application/json": ["body": "booked"]],
+                    ]
+            )
+        }
+    }
+
+    @Test("tasks share nothing: outputs for an invocation another task asked for go on to Bedrock, which refuses a stale one")
+    func acrossTasks() async throws {
+        try await withService { first in
+            try await withService(environment: ["AWS_ENDPOINT_URL": "http://127.0.0.1:\(first.mockPort)"]) { second in
+                let question = userMessage("Weather?")
+                let asked = try #require(try await first.chat(chatBody(id: "shared", agent: "RETCTRL", messages: [question])).uiParts)
+                let callId = try #require(asked.first { $0["type"] == "tool-input-available" }?["toolCallId"]?.stringValue)
+                let body = chatBody(
+                    id: "shared",
+                    agent: "RETCTRL",
+                    messages: [question, assistantMessage([toolOutput(callId, "WeatherActions/get_weather", "15")])]
+                )
+                #expect(try await second.chat(body).uiText == "It is 15 degrees and raining in Seattle.", "the task that never saw it passes it on")
+                #expect(try await second.chat(body).status == 400, "the task that sent the results knows them answered")
+                // The task that asked still thinks the invocation pending: Bedrock refuses it.
+                let refused = try #require(try await first.chat(body).uiParts)
+                #expect(UIMessagePart.problems(refused) == [])
+                #expect(refused.filter { $0["type"] == "error" }.map { $0["errorText"] } == ["Bedrock refused the request as invalid."])
+                #expect(refused.last?["finishReason"] == "error")
+                #expect(first.mock.statistics.invocations == 3)
+                // Results Bedrock refused leave what the task knew as it was, as would a failure before the answer.
+                let session = InvokeAgentTarget(
+                    agentId: "RETCTRL",
+                    agentAliasId: first.service.configuration.defaultAgentAliasId,
+                    sessionId: "shared"
+                )
+                #expect(
+                    first.service.invocations.verdict(session, invocationId: String(callId.prefix { $0 != "#" }))
+                        == .pending(tools: ["WeatherActions/get_weather"])
+                )
+            }
         }
     }
 
@@ -233,9 +384,9 @@ struct UIMessageStreamTests {
                     id: "c",
                     agent: "RETCTRL",
                     messages: [
-                        #"{"id":"a","role":"assistant","parts":[{"type":"dynamic-tool","toolName":"G/f","toolCallId":"one#0","state":"output-available","output":1},{"type":"dynamic-tool","toolName":"G/f","toolCallId":"two#0","state":"output-available","output":1}]}"#
+                        #"{"id":"a","role":"assistant","parts":[{"type":"dynamic-tool","toolName":"G/f","toolCallId":"one#0","state":"output-available","output":1},{"type":"dynamic-tool","toolName":"G/f","toolCallId":"one#0","state":"output-available","output":1}]}"#
                     ]
-                ), "two invocations"
+                ), "'one#0' twice"
             ),
             (
                 chatBody(

@@ -71,7 +71,9 @@ struct InvokeAgentRoute: Sendable {
                 sessionId: target.sessionId,
                 memoryId: input.memoryId,
                 sessionAttributes: input.sessionState?.sessionAttributes,
-                promptSessionAttributes: input.sessionState?.promptSessionAttributes
+                promptSessionAttributes: input.sessionState?.promptSessionAttributes,
+                invocationId: input.sessionState?.invocationId,
+                returnControlInvocationResults: input.sessionState?.returnControlInvocationResults
             )
         )
 

@@ -1,4 +1,5 @@
 import AWSAccess
+import BedrockAgentRuntime
 import Foundation
 import Synchronization
 
@@ -41,6 +42,9 @@ final class MockState: Sendable {
         var memoryId: String?
         var sessionAttributes: [String: String]?
         var promptSessionAttributes: [String: String]?
+        /// The invocation results sent back, and the invocation they answer.
+        var invocationId: String?
+        var returnControlInvocationResults: [JSONValue]?
     }
 
     /// The most recent invocations kept.

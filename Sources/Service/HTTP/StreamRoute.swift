@@ -25,6 +25,8 @@ struct StreamRoute: Sendable {
     let upstream: UpstreamHealth
     let metrics: ServiceMetrics
     let access: AccessControl
+    /// The return-of-control invocations this task streamed, for the check of tool outputs.
+    let invocations: PendingInvocations
 
     func register(on router: Router<ServiceRequestContext>) {
         let protected = self.access.protectedRoutes(of: router, metrics: self.metrics)
@@ -92,10 +94,12 @@ struct StreamRoute: Sendable {
         switch route {
         case .agentStream:
             input = try StreamRequest(parsing: body, configuration: self.configuration, principal: context.identity)
+            try self.invocations.check(input, outputs: nil, field: .invocationId)
             output = NDJSONOutput(framing: Self.framing(accepting: accept))
         case .chat:
-            let fields = try ChatRequest.streamFields(parsing: body, defaultAgentId: self.configuration.defaultAgentId)
-            input = try StreamRequest(fields: fields, configuration: self.configuration, principal: context.identity)
+            let chat = try ChatRequest(parsing: body, defaultAgentId: self.configuration.defaultAgentId)
+            input = try StreamRequest(fields: chat.streamFields, configuration: self.configuration, principal: context.identity)
+            try self.invocations.check(input, outputs: chat.toolOutputs, field: .messages)
             output = UIMessageStreamOutput()
             headers[HTTPField.Name("x-vercel-ai-ui-message-stream")!] = "v1"
         }
@@ -134,6 +138,7 @@ struct StreamRoute: Sendable {
             maxAttempts: self.configuration.upstreamMaxAttempts,
             debug: self.configuration.debug,
             controller: controller,
+            invocations: self.invocations,
             eventLoop: context.channel.eventLoop,
             metrics: self.metrics,
             logger: logger

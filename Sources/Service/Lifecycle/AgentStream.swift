@@ -44,6 +44,10 @@ final class AgentStream: @unchecked Sendable {
     private let maxAttempts: Int
     private let debug: DebugPolicy
     private let controller: StreamController
+    /// Told what the agent asks for and which results it took (``PendingInvocations``).
+    private let invocations: PendingInvocations
+    /// The results this request sends back, until the agent's first event shows they were taken.
+    private var unconfirmedInvocation: String?
     /// The event loop of the client's connection, where the upstream connection is taken too.
     private let eventLoop: any EventLoop
     private let metrics: ServiceMetrics
@@ -74,6 +78,7 @@ final class AgentStream: @unchecked Sendable {
         maxAttempts: Int,
         debug: DebugPolicy,
         controller: StreamController,
+        invocations: PendingInvocations,
         eventLoop: any EventLoop,
         metrics: ServiceMetrics,
         logger: Logger
@@ -85,6 +90,8 @@ final class AgentStream: @unchecked Sendable {
         self.maxAttempts = maxAttempts
         self.debug = debug
         self.controller = controller
+        self.invocations = invocations
+        self.unconfirmedInvocation = request.invocationId
         self.eventLoop = eventLoop
         self.metrics = metrics
         self.logger = logger
@@ -302,6 +309,10 @@ final class AgentStream: @unchecked Sendable {
     /// Appends the line for one event.
     private func forward(_ event: AgentEvent, into buffer: inout ByteBuffer) {
         self.controller.eventArrived()
+        if let invocationId = self.unconfirmedInvocation {
+            self.unconfirmedInvocation = nil
+            self.invocations.answered(self.request.bedrockTarget, invocationId: invocationId)
+        }
         switch event {
         case .chunk(let bytes, let citations):
             self.decodedText.removeAll(keepingCapacity: true)
@@ -327,6 +338,10 @@ final class AgentStream: @unchecked Sendable {
             guard self.debug.forwardsTraces else { return }
             self.output.trace(payload, into: &buffer)
         case .returnControl(let control):
+            if let invocationId = control.invocationId {
+                let tools = (control.invocationInputs ?? []).map { UIMessageStreamOutput.toolName(of: $0) }
+                self.invocations.asked(self.request.bedrockTarget, invocationId: invocationId, tools: tools)
+            }
             self.output.returnControl(control, into: &buffer)
         case .files(let files):
             self.output.files(files, into: &buffer)

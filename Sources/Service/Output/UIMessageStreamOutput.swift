@@ -31,19 +31,20 @@ struct UIMessageStreamOutput: StreamOutput {
     }
 
     /// The tool name of an invocation input: `actionGroup/function`, or `actionGroup/METHOD /path`
-    /// for an API operation (Bedrock's names hold no `/` or space).
-    static func toolName(of input: JSONValue) -> String? {
-        if let function = input["functionInvocationInput"] {
-            guard let group = function["actionGroup"]?.stringValue, let name = function["function"]?.stringValue else { return nil }
+    /// for an API operation (Bedrock's names hold no `/` or space); `unknown` for an input of
+    /// neither kind, which no output can answer.
+    static func toolName(of input: JSONValue) -> String {
+        if let function = input["functionInvocationInput"],
+            let group = function["actionGroup"]?.stringValue, let name = function["function"]?.stringValue
+        {
             return "\(group)/\(name)"
         }
-        if let api = input["apiInvocationInput"] {
-            guard let group = api["actionGroup"]?.stringValue, let method = api["httpMethod"]?.stringValue,
-                let path = api["apiPath"]?.stringValue
-            else { return nil }
+        if let api = input["apiInvocationInput"], let group = api["actionGroup"]?.stringValue,
+            let method = api["httpMethod"]?.stringValue, let path = api["apiPath"]?.stringValue
+        {
             return "\(group)/\(method.uppercased()) \(path)"
         }
-        return nil
+        return "unknown"
     }
 
     func heartbeat(into buffer: inout ByteBuffer) {
@@ -108,7 +109,7 @@ struct UIMessageStreamOutput: StreamOutput {
                 [
                     "type": "tool-input-available",
                     "toolCallId": .string(Self.toolCallId(invocationId: invocationId, index: index)),
-                    "toolName": .string(Self.toolName(of: input) ?? "unknown"),
+                    "toolName": .string(Self.toolName(of: input)),
                     "input": Self.toolInput(detail),
                     "dynamic": .bool(true),
                 ],

@@ -12,14 +12,20 @@ import NIOCore
 /// - The input is the text of the last message, a user message; earlier messages are not sent
 ///   again, since the agent keeps the session's history.
 /// - When the last message is the assistant's, holding the outputs of the tool calls the stream
-///   asked for (``UIMessageStreamOutput``'s `tool-input-available`), they become
-///   `returnControlInvocationResults` for their invocation, and the agent's answer goes on.
+///   asked for (``UIMessageStreamOutput``'s `tool-input-available`), those of its latest
+///   invocation become `returnControlInvocationResults` for it, and the agent's answer goes on;
+///   ``PendingInvocations`` checks them against what the agent asked for.
 /// - In debug mode traces are asked for unless the body says `enable_trace: false`.
 /// - The chat `id` is the session; an id outside Bedrock's `[0-9a-zA-Z._:-]{2,100}` is mapped to
 ///   one, stably (`chat-` and 64 hex digits of its SHA-256).
-enum ChatRequest {
-    /// The fields of the `/api/agent/stream` body equivalent to the chat body `body`.
-    static func streamFields(parsing body: ByteBuffer, defaultAgentId: String?) throws(APIError) -> [String: JSONValue] {
+struct ChatRequest {
+    /// The fields of the `/api/agent/stream` body equivalent to the chat body.
+    var streamFields: [String: JSONValue]
+    /// The tool outputs the body sends back, when it ends with the assistant's message.
+    var toolOutputs: [PendingInvocations.ToolOutput]?
+
+    /// Reads a chat body; `defaultAgentId` serves one without `agent_id`.
+    init(parsing body: ByteBuffer, defaultAgentId: String?) throws(APIError) {
         let fields = try StreamRequest.jsonObject(body)
         guard case .string(let chatId)? = fields["id"], !chatId.isEmpty else {
             throw .invalidField("id", "(the chat id) is required")
@@ -53,14 +59,16 @@ enum ChatRequest {
                 throw .invalidField("messages", "end with a user message that holds no text")
             }
             stream["input_text"] = .string(text)
+            self.toolOutputs = nil
         case "assistant":
-            let (invocationId, results) = try Self.toolResults(parts)
+            let (invocationId, outputs) = try Self.toolOutputs(parts)
             stream["invocation_id"] = .string(invocationId)
-            stream["return_control_invocation_results"] = .array(results)
+            stream["return_control_invocation_results"] = .array(outputs.map(\.result))
+            self.toolOutputs = outputs.map(\.output)
         default:
             throw .invalidField("messages", "must end with a user message (or an assistant message with tool outputs)")
         }
-        return stream
+        self.streamFields = stream
     }
 
     /// The chat id as a Bedrock session id.
@@ -69,38 +77,45 @@ enum ChatRequest {
         return "chat-" + Hashing.hex(Hashing.sha256(Array(chatId.utf8)))
     }
 
-    /// The invocation results of the tool outputs in an assistant message's parts.
-    private static func toolResults(_ parts: [JSONValue]) throws(APIError) -> (String, [JSONValue]) {
-        var invocationId: String?
-        var results: [(Int, JSONValue)] = []
+    /// The outputs of the latest invocation's tool calls in an assistant message's parts, and
+    /// their invocation results. The message holds the tool calls of every step of the answer
+    /// (`useChat` appends a continued answer to the same message); those of earlier invocations
+    /// were answered before.
+    private static func toolOutputs(_ parts: [JSONValue]) throws(APIError) -> (String, [(output: PendingInvocations.ToolOutput, result: JSONValue)]) {
+        var calls: [(invocationId: String, part: JSONValue, output: PendingInvocations.ToolOutput)] = []
         for part in parts {
             guard let type = part["type"]?.stringValue, type == "dynamic-tool" || type.hasPrefix("tool-") else { continue }
             let callId = part["toolCallId"]?.stringValue ?? ""
-            guard let hash = callId.lastIndex(of: "#"), let index = Int(callId[callId.index(after: hash)...]),
+            guard let hash = callId.lastIndex(of: "#"), let index = Int(callId[callId.index(after: hash)...]), index >= 0,
                 case let id = String(callId[..<hash]), !id.isEmpty
             else {
                 throw .invalidField("messages", "hold a tool call '\(callId)' this service did not ask for")
             }
-            if let invocationId, invocationId != id {
-                throw .invalidField("messages", "answer two invocations ('\(invocationId)' and '\(id)'); answer the latest only")
-            }
-            invocationId = id
             let toolName = part["toolName"]?.stringValue ?? String(type.dropFirst("tool-".count))
+            calls.append((id, part, .init(toolCallId: callId, index: index, toolName: toolName)))
+        }
+        guard let invocationId = calls.last?.invocationId else {
+            throw .invalidField("messages", "end with an assistant message that holds no tool output")
+        }
+        var seen = Set<Int>()
+        var outputs: [(output: PendingInvocations.ToolOutput, result: JSONValue)] = []
+        for (_, part, output) in calls.filter({ $0.invocationId == invocationId }) {
+            let callId = output.toolCallId
+            guard seen.insert(output.index).inserted else {
+                throw .invalidField("messages", "answer the tool call '\(callId)' twice")
+            }
             let state = part["state"]?.stringValue
             guard state == "output-available" || state == "output-error" else {
                 throw .invalidField("messages", "hold the tool call '\(callId)' without its output (state \(state ?? "none"))")
             }
             let failed = state == "output-error"
-            let output = failed ? (part["errorText"]?.stringValue ?? "error") : Self.text(of: part["output"] ?? .null)
-            guard let result = Self.result(toolName: toolName, output: output, failed: failed) else {
-                throw .invalidField("messages", "hold the tool call '\(callId)' for a tool '\(toolName)' this service did not ask for")
+            let text = failed ? (part["errorText"]?.stringValue ?? "error") : Self.text(of: part["output"] ?? .null)
+            guard let result = Self.result(toolName: output.toolName, output: text, failed: failed) else {
+                throw .invalidField("messages", "hold the tool call '\(callId)' for a tool '\(output.toolName)' this service did not ask for")
             }
-            results.append((index, result))
+            outputs.append((output, result))
         }
-        guard let invocationId, !results.isEmpty else {
-            throw .invalidField("messages", "end with an assistant message that holds no tool output")
-        }
-        return (invocationId, results.sorted { $0.0 < $1.0 }.map(\.1))
+        return (invocationId, outputs.sorted { $0.output.index < $1.output.index })
     }
 
     /// `functionResult` for `actionGroup/function`, `apiResult` for `actionGroup/METHOD /path`.
