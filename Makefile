@@ -4,7 +4,7 @@ SWIFT ?= swift
 PYTHON ?= python3
 FUZZ_SECONDS ?= 300
 
-.PHONY: all deps python-deps build release test interop hardening lint format dev run bench fuzz clean
+.PHONY: all deps python-deps build release test interop hardening end-to-end lint format dev run bench fuzz clean
 
 all: build
 
@@ -42,6 +42,7 @@ test: deps python-deps
 	$(SWIFT) test --skip-build
 	$(MAKE) --no-print-directory interop
 	$(MAKE) --no-print-directory hardening
+	$(MAKE) --no-print-directory end-to-end
 	$(MAKE) --no-print-directory lint
 	@echo "Load generator smoke run (debug binaries, a few checked streams; not a measurement):"
 	.build/debug/Benchmarks load --smoke --binaries .build/debug --output .build/bench-smoke.json
@@ -54,6 +55,11 @@ interop: python-deps
 # service and MockBedrock binaries that `swift build` made.
 hardening: python-deps
 	SERVICE_BIN_DIR=$(CURDIR)/.build/debug $(PYTHON) -m pytest -q -p no:cacheprovider Tests/Hardening
+
+# The frontends' protocols (SSE, the AI SDK UI message stream) against the debug service and
+# MockBedrock binaries, parsed and checked by the test suite's own SSE parser.
+end-to-end: python-deps
+	SERVICE_BIN_DIR=$(CURDIR)/.build/debug $(PYTHON) -m pytest -q -p no:cacheprovider Tests/EndToEnd
 
 # The Swift sources against .swift-format (swift-format, in the toolchain), then the deployment
 # files, checked offline: hadolint, docker compose config, cfn-lint, botocore.

@@ -23,7 +23,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from conftest import BIN, KEY_ID, SECRET, Service, free_port, ndjson, read_until_closed
+from binaries import BIN, KEY_ID, SECRET, Service, free_port, mock_call, ndjson, read_until_closed, stats
 
 AUDIENCE = "mock-client"
 ORIGIN = "https://app.example.com"
@@ -32,20 +32,6 @@ HEX64 = re.compile(r"^[0-9a-f]{64}$")
 
 
 # MARK: MockBedrock
-
-
-def mock_call(mock, path, form=None):
-    """GET `path` on MockBedrock, or POST `form` (form-encoded; lists repeat the field); the JSON answer."""
-    data = None if form is None else urllib.parse.urlencode(form, doseq=True).encode()
-    request = urllib.request.Request(mock + path, data=data, method="GET" if form is None else "POST")
-    if data is not None:
-        request.add_header("Content-Type", "application/x-www-form-urlencoded")
-    with urllib.request.urlopen(request, timeout=10) as response:
-        return json.loads(response.read())
-
-
-def stats(mock):
-    return mock_call(mock, "/_mock/stats")
 
 
 def invocations_marked(mock, marker):

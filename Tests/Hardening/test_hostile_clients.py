@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from conftest import Service, ndjson, parse_response, read_until_closed
+from binaries import Service, ndjson, parse_response, read_until_closed
 
 HELLO = {"input_text": "Hello", "agent_id": "HELLO"}
 
