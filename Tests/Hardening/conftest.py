@@ -6,12 +6,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "Processes"))
 
-from binaries import Service, run_mock  # noqa: E402
-
-
-@pytest.fixture(scope="session")
-def mock():
-    yield from run_mock()
+from binaries import Service, mock  # noqa: E402, F401 (the mock fixture)
 
 
 @pytest.fixture(scope="module")

@@ -15,6 +15,8 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(os.environ.get("SERVICE_BIN_DIR", ROOT / ".build/debug")).resolve()
 KEY_ID, SECRET = "AKIDHARDENING", "hardening/secret/key"
@@ -40,8 +42,9 @@ def wait_listening(port, process, name, timeout=60):
     raise RuntimeError(f"{name} did not listen within {timeout} s")
 
 
-def run_mock():
-    """MockBedrock as a process on a free port, serving the repository's fixtures; yields its URL."""
+@pytest.fixture(scope="session")
+def mock():
+    """MockBedrock as a process on a free port, serving the repository's fixtures: its URL."""
     port = free_port()
     process = subprocess.Popen(
         [str(BIN / "MockBedrock"), "--port", str(port), "--fixtures", str(ROOT / "Fixtures"),
