@@ -4,9 +4,20 @@ SWIFT ?= swift
 PYTHON ?= python3
 FUZZ_SECONDS ?= 300
 
-.PHONY: all deps python-deps build release test interop hardening end-to-end lint format dev run bench fuzz clean
+.PHONY: all deps python-deps node-deps browser-deps build release test interop hardening end-to-end web-client lint client-types format dev run bench fuzz clean
 
 all: build
+
+# Installs the Debian packages of the shell array `missing` with apt-get (through sudo when not
+# root) and says so; $(1) says what they are for.
+define apt_install_missing
+if [ $${#missing[@]} -gt 0 ]; then \
+  sudo=; [ "$$(id -u)" -eq 0 ] || sudo=sudo; \
+  echo "make $@: installing $${missing[*]} with apt-get ($(1))"; \
+  $$sudo apt-get update -qq && \
+  DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq --no-install-recommends "$${missing[@]}"; \
+fi
+endef
 
 # System headers the SwiftPM system-library targets need: zlib (CRC32) and OpenSSL's libcrypto
 # (SHA-256, HMAC). Installed with apt-get when missing, through sudo when not root.
@@ -14,12 +25,7 @@ deps:
 	@missing=(); \
 	[ -f /usr/include/zlib.h ] || missing+=(zlib1g-dev); \
 	[ -f /usr/include/openssl/evp.h ] || missing+=(libssl-dev); \
-	if [ $${#missing[@]} -gt 0 ]; then \
-	  sudo=; [ "$$(id -u)" -eq 0 ] || sudo=sudo; \
-	  echo "make deps: installing $${missing[*]} with apt-get (headers for zlib and libcrypto)"; \
-	  $$sudo apt-get update -qq && \
-	  DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq --no-install-recommends "$${missing[@]}"; \
-	fi
+	$(call apt_install_missing,headers for zlib and libcrypto)
 
 # boto3 and pytest drive the interop test (the official AWS SDK for Python against MockBedrock);
 # PyJWT and cryptography forge tokens for the access-control tests in Tests/Hardening.
@@ -27,6 +33,25 @@ python-deps:
 	@$(PYTHON) -c "import boto3, pytest, jwt, cryptography" 2>/dev/null || { \
 	  echo "make python-deps: installing boto3, pytest, pyjwt and cryptography with pip (for the interop and hardening tests)"; \
 	  $(PYTHON) -m pip install --quiet boto3 pytest pyjwt cryptography; }
+
+# Node (the client library's tests) and TypeScript's tsc (it checks the library's JSDoc types and
+# writes its .d.ts), from Debian's packages when missing.
+node-deps:
+	@missing=(); \
+	command -v node >/dev/null || missing+=(nodejs); \
+	command -v tsc >/dev/null || missing+=(node-typescript); \
+	$(call apt_install_missing,the browser client's tests and type checks)
+
+# Headless Chromium and its driver from Debian's packages, and Selenium from PyPI, when missing.
+browser-deps: node-deps python-deps
+	@missing=(); \
+	command -v chromium >/dev/null || missing+=(chromium); \
+	command -v chromedriver >/dev/null || missing+=(chromium-driver); \
+	fc-list 2>/dev/null | grep -q . || missing+=(fonts-liberation); \
+	$(call apt_install_missing,the playground's tests in a real browser)
+	@$(PYTHON) -c "import selenium" 2>/dev/null || { \
+	  echo "make browser-deps: installing selenium with pip (it drives chromium-driver)"; \
+	  $(PYTHON) -m pip install --quiet selenium; }
 
 build: deps
 	$(SWIFT) build
@@ -43,6 +68,7 @@ test: deps python-deps
 	$(MAKE) --no-print-directory interop
 	$(MAKE) --no-print-directory hardening
 	$(MAKE) --no-print-directory end-to-end
+	$(MAKE) --no-print-directory web-client
 	$(MAKE) --no-print-directory lint
 	@echo "Load generator smoke run (debug binaries, a few checked streams; not a measurement):"
 	.build/debug/Benchmarks load --smoke --binaries .build/debug --output .build/bench-smoke.json
@@ -61,12 +87,32 @@ hardening: python-deps
 end-to-end: python-deps
 	SERVICE_BIN_DIR=$(CURDIR)/.build/debug $(PYTHON) -m pytest -q -p no:cacheprovider Tests/EndToEnd
 
-# The Swift sources against .swift-format (swift-format, in the toolchain), then the deployment
-# files, checked offline: hadolint, docker compose config, cfn-lint, botocore.
+# The browser client library under Node's test runner, then the playground in headless Chromium
+# (screenshots in .build/screenshots), against the debug service and MockBedrock binaries.
+web-client: browser-deps
+	SERVICE_BIN_DIR=$(CURDIR)/.build/debug node --test Tests/WebClient/
+	SERVICE_BIN_DIR=$(CURDIR)/.build/debug $(PYTHON) -m pytest -q -p no:cacheprovider Tests/WebClient
+
+# The Swift sources against .swift-format (swift-format, in the toolchain); the client library's
+# JSDoc types checked by tsc, and its .d.ts as tsc writes it; then the deployment files, checked
+# offline: hadolint, docker compose config, cfn-lint, botocore.
 SWIFT_SOURCES = Sources Tests Fuzz/Sources Package.swift Fuzz/Package.swift
-lint:
+CLIENT = Sources/BrowserClient/agent-stream
+TSC_FLAGS = --allowJs --strict --target es2022 --module es2022 --lib es2022,dom
+CLIENT_TYPES_HEADER = // Generated from agent-stream.js by `make client-types` (tsc); do not edit.
+lint: node-deps
 	$(SWIFT) format lint --strict --recursive $(SWIFT_SOURCES)
+	tsc $(TSC_FLAGS) --checkJs --noEmit $(CLIENT).js
+	@tsc $(TSC_FLAGS) --declaration --emitDeclarationOnly --outDir .build/client-types $(CLIENT).js && \
+	  { echo '$(CLIENT_TYPES_HEADER)'; cat .build/client-types/agent-stream.d.ts; } | diff -u $(CLIENT).d.ts - \
+	  && echo "$(CLIENT).d.ts is what tsc writes from the JSDoc" \
+	  || { echo "$(CLIENT).d.ts is out of date: run make client-types"; exit 1; }
 	bash deploy/lint.sh
+
+# Writes the client library's .d.ts from its JSDoc.
+client-types: node-deps
+	tsc $(TSC_FLAGS) --declaration --emitDeclarationOnly --outDir .build/client-types $(CLIENT).js
+	{ echo '$(CLIENT_TYPES_HEADER)'; cat .build/client-types/agent-stream.d.ts; } > $(CLIENT).d.ts
 
 # Rewrites the Swift sources in the project's style.
 format:
@@ -103,6 +149,7 @@ dev: build
 	       echo "  curl -N -X POST http://localhost:8000/api/agent/stream -H \"Authorization: Bearer \$$TOKEN\" -H 'Content-Type: application/json' -d $(DEV_BODY)";; \
 	  api_key) echo "  curl -N -X POST http://localhost:8000/api/agent/stream -H \"X-API-Key: $$key\" -H 'Content-Type: application/json' -d $(DEV_BODY)";; \
 	esac; \
+	echo "The playground, in a browser: http://localhost:8000/playground?agent_id=HELLO"; \
 	echo "Stop with Ctrl-C."; echo; \
 	wait
 

@@ -74,6 +74,7 @@ let package = Package(
                 "AWSAccess",
                 "Authentication",
                 "BedrockAgentRuntime",
+                "BrowserClient",
                 "EventStream",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -117,6 +118,14 @@ let package = Package(
                 .product(name: "NIOFoundationCompat", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        // The browser client library and the playground page (JavaScript and HTML), embedded in the
+        // service, which serves them.
+        .target(
+            name: "BrowserClient",
+            exclude: ["package.json"],
+            resources: [.embedInCode("agent-stream.js"), .embedInCode("agent-stream.d.ts"), .embedInCode("playground.html")],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
@@ -179,6 +188,7 @@ let package = Package(
                 "AWSAccess",
                 "Authentication",
                 "BedrockAgentRuntime",
+                "BrowserClient",
                 "EventStream",
                 "MockBedrock",
                 "AgentStreamingService",

@@ -78,6 +78,7 @@ struct ServiceApplication: Sendable {
             invocations: self.invocations
         )
         .register(on: router)
+        BrowserRoutes(configuration: self.configuration).register(on: router)
         StatusRoutes(
             configuration: self.configuration,
             credentialSource: self.credentials.source.name,

@@ -42,6 +42,7 @@ SERVICE_VARIABLES = {
     "KEEP_ALIVE_TIMEOUT_SECONDS": "620",
     "REQUEST_READ_TIMEOUT_SECONDS": "20",
     "HEARTBEAT_SECONDS": "15",
+    "PLAYGROUND_ENABLED": "true",
     "AUTH_MODE": "none",
     "PRINCIPAL_MAX_STREAMS": "10",
     "PRINCIPAL_REQUESTS_PER_MINUTE": "120",
@@ -53,7 +54,9 @@ API_KEY_VARIABLES = {"API_KEYS_FILE"}
 DERIVED = {"MAX_CONNECTIONS"}
 # Set per deployment rather than left at the default: the region, the frontends, the agents,
 # and JSON logs for CloudWatch Logs Insights.
-DEPLOYMENT_SPECIFIC = {"AWS_REGION", "ALLOWED_ORIGINS", "DEFAULT_AGENT_ALIAS_ID", "ALLOWED_AGENT_IDS", "LOG_FORMAT", "AUTH_MODE"}
+DEPLOYMENT_SPECIFIC = {
+    "AWS_REGION", "ALLOWED_ORIGINS", "DEFAULT_AGENT_ALIAS_ID", "ALLOWED_AGENT_IDS", "LOG_FORMAT", "AUTH_MODE", "PLAYGROUND_ENABLED",
+}
 
 LOG_GROUP = "/ecs/bedrock-agent-streaming-api"
 HEALTHCHECK_COMMAND = ["CMD", "/app/bedrock-agent-streaming", "healthcheck"]
@@ -305,11 +308,21 @@ def test_stack_task_definition_matches_the_json_one(resources, task_definition, 
     json_env = environment(container["environment"])
     assert set(stack_env) == set(json_env)
     # The stack takes these from its parameters.
-    parameters = {"JWT_ISSUER", "JWT_AUDIENCE", "JWT_FORWARD_CLAIMS", "PRINCIPAL_MAX_STREAMS", "PRINCIPAL_REQUESTS_PER_MINUTE"}
+    parameters = {
+        "JWT_ISSUER", "JWT_AUDIENCE", "JWT_FORWARD_CLAIMS", "PRINCIPAL_MAX_STREAMS", "PRINCIPAL_REQUESTS_PER_MINUTE", "PLAYGROUND_ENABLED",
+    }
     for name in set(json_env) - DEPLOYMENT_SPECIFIC - parameters:
         assert stack_env[name] == json_env[name], name
     assert stack_env["LOG_FORMAT"] == "json"
     assert stack_env["AWS_REGION"] == {"Ref": "AWS::Region"}
+
+
+def test_the_playground_is_off_in_production_unless_a_parameter_enables_it(template, resources, container):
+    assert environment(container["environment"])["PLAYGROUND_ENABLED"] == "false"
+    parameter = template["Parameters"]["PlaygroundEnabled"]
+    assert parameter["Default"] == "false" and parameter["AllowedValues"] == ["true", "false"]
+    stack_env = environment(stack_container(resources, "jwt")["Environment"], "Name", "Value")
+    assert stack_env["PLAYGROUND_ENABLED"] == {"Ref": "PlaygroundEnabled"}
 
 
 def test_stack_access_control_follows_its_parameters(template, resources):

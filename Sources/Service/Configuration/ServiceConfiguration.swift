@@ -28,8 +28,10 @@ struct ServiceConfiguration: Sendable {
     var logLevel = Logger.Level.info
     var logFormat = LogFormat.text
     var defaultAgentAliasId = "TSTALIASID"
-    /// The agent of a `/api/chat` request that names none.
+    /// The agent of a `/api/chat` request that names none (and the playground's first agent).
     var defaultAgentId: String?
+    /// Whether `GET /playground` serves the chat page.
+    var playgroundEnabled = true
     /// When set, the only agents the API may invoke.
     var allowedAgentIds: Set<String>?
     var maxInputCharacters = 25_000
@@ -88,6 +90,7 @@ struct ServiceConfiguration: Sendable {
         self.defaultAgentAliasId = try reader.identifier("DEFAULT_AGENT_ALIAS_ID", .agentAliasId) ?? self.defaultAgentAliasId
         self.allowedAgentIds = try reader.agentIds("ALLOWED_AGENT_IDS")
         self.defaultAgentId = try reader.identifier("DEFAULT_AGENT_ID", .agentId)
+        self.playgroundEnabled = try reader.boolean("PLAYGROUND_ENABLED") ?? self.playgroundEnabled
         self.maxInputCharacters = try reader.integer("MAX_INPUT_CHARS", in: 1...25_000_000) ?? self.maxInputCharacters
         self.maxRequestBytes = try reader.integer("MAX_REQUEST_BYTES", in: 1_024...100_000_000) ?? self.maxRequestBytes
         self.maxConcurrentStreams = try reader.integer("MAX_CONCURRENT_STREAMS", in: 1...1_000_000) ?? self.maxConcurrentStreams

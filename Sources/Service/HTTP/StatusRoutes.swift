@@ -6,7 +6,7 @@ import HTTPTypes
 import Hummingbird
 import Prometheus
 
-/// `GET /health`, `GET /` and `GET /metrics`.
+/// `GET /health`, `GET /` (what the service is and its endpoints) and `GET /metrics`.
 struct StatusRoutes: Sendable {
     let configuration: ServiceConfiguration
     let credentialSource: String
@@ -52,23 +52,23 @@ struct StatusRoutes: Sendable {
     }
 
     func register(on router: Router<ServiceRequestContext>) {
+        let playground = self.configuration.playgroundEnabled
         router.get("/health") { _, _ in
             try await self.health()
         }
         router.get("/") { _, _ in
-            Self.json(
-                [
-                    "service": .string(ServiceVersion.serviceName),
-                    "version": .string(ServiceVersion.current),
-                    "endpoints": .object([
-                        "stream": .string("POST /api/agent/stream"),
-                        "chat": .string("POST /api/chat"),
-                        "health": .string("GET /health"),
-                        "metrics": .string("GET /metrics"),
-                        "info": .string("GET /"),
-                    ]),
-                ] as [String: JSONValue]
-            )
+            var endpoints: [String: JSONValue] = [
+                "stream": .string("POST /api/agent/stream"),
+                "chat": .string("POST /api/chat"),
+                "client": .string("GET /client/agent-stream.js"),
+                "health": .string("GET /health"),
+                "metrics": .string("GET /metrics"),
+                "info": .string("GET /"),
+            ]
+            if playground { endpoints["playground"] = .string("GET /playground") }
+            return Self.json([
+                "service": .string(ServiceVersion.serviceName), "version": .string(ServiceVersion.current), "endpoints": .object(endpoints),
+            ])
         }
         for path in ["/health", "/", "/metrics"] {
             router.refuseOtherMethods(on: RouterPath(path), serving: [.get])
