@@ -137,7 +137,11 @@ struct CredentialProviderChainTests {
                 let chain = try CredentialProviderChain(
                     environment: AWSEnvironment(variables: ["AWS_EC2_METADATA_SERVICE_ENDPOINT": server.baseURL], homeDirectory: nil),
                     httpClient: client,
-                    configuration: .init(refresh: .init(refreshAhead: .seconds(3600), expiryMargin: .zero)),
+                    // The production timeout (1 s) is for a machine without instance metadata; a loaded test machine needs more.
+                    configuration: .init(
+                        instanceMetadata: .init(timeout: .seconds(10)),
+                        refresh: .init(refreshAhead: .seconds(3600), expiryMargin: .zero)
+                    ),
                     logger: quietLogger
                 )
                 let first = try await chain.credentials()
