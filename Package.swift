@@ -103,6 +103,13 @@ let package = Package(
             dependencies: ["AWSAccess"],
             swiftSettings: swiftSettings
         ),
+        // AgentCore Runtime's InvokeAgentRuntime: its URL, headers, errors and the model's rules,
+        // shared by the service (which calls it) and MockBedrock (which answers like it).
+        .target(
+            name: "BedrockAgentCore",
+            dependencies: ["AWSAccess"],
+            swiftSettings: swiftSettings
+        ),
         // Who is asking: API keys, JWTs verified with jwt-kit against an issuer's JWKS, per-principal
         // limits and the sessions that belong to a principal; shared by the service and the benchmarks.
         .target(
@@ -132,6 +139,7 @@ let package = Package(
             name: "MockBedrock",
             dependencies: [
                 "AWSAccess",
+                "BedrockAgentCore",
                 "BedrockAgentRuntime",
                 "EventStream",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -187,6 +195,7 @@ let package = Package(
                 "TestSupport",
                 "AWSAccess",
                 "Authentication",
+                "BedrockAgentCore",
                 "BedrockAgentRuntime",
                 "BrowserClient",
                 "EventStream",

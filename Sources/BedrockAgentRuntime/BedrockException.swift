@@ -1,3 +1,5 @@
+import AWSAccess
+
 /// The ten exceptions InvokeAgent models. Bedrock sends each either as an HTTP error before the
 /// stream (status, `x-amzn-ErrorType`, JSON `{"message": ...}`) or as a mid-stream event frame
 /// whose `:exception-type` is the lower-camel-case ``eventName``.
@@ -41,9 +43,7 @@ public enum BedrockException: String, CaseIterable, Sendable {
     /// carry a `:` suffix (`ThrottlingException:http://internal.amazon.com/…`), `__type` a `#`
     /// namespace (`com.amazonaws.bedrockagentruntime#ThrottlingException`). Both are read here only.
     public init?(errorType: String) {
-        let withoutSuffix = errorType.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
-        let name = withoutSuffix.split(separator: "#", omittingEmptySubsequences: false).last ?? ""
-        self.init(rawValue: String(name))
+        self.init(rawValue: AWSErrorType.shapeName(errorType))
     }
 
     /// The exception named by an `:exception-type` event header.

@@ -1,3 +1,4 @@
+import BedrockAgentCore
 import BedrockAgentRuntime
 import EventStream
 import Foundation
@@ -22,6 +23,15 @@ struct FixtureTests {
         for id in ["HELLO", "RETCTRL", "CAPKB", "LOADTEST", "EXTHROTTLE", "HTVALID", "RETRYSPLIT"] {
             #expect(store[id] != nil, "\(id)")
         }
+        // AgentCore Runtimes, from runtimes/: one per file.
+        let runtimes = try FileManager.default.contentsOfDirectory(atPath: fixturesFolder.appendingPathComponent("runtimes").path)
+            .filter { $0.hasSuffix(".json") }
+        #expect(store.runtimeNames == runtimes.map { String($0.dropLast(".json".count)) }.sorted())
+        #expect(store.runtime(named: "strands_hello")?.resolvedContentType == "text/event-stream")
+        #expect(store.runtime(named: "json_answer")?.resolvedContentType == "application/json")
+        let modeled = { (type: String) in AgentCoreException(errorType: type)?.httpStatus }
+        #expect(store.runtime(named: "http_throttling")?.httpError?.resolvedStatus(modeled) == 429)
+        #expect(store.runtime(named: "http_service_quota_exceeded")?.httpError?.resolvedStatus(modeled) == 402)
     }
 
     static let broken: [(file: String, content: String, complaint: String)] = [
@@ -35,6 +45,10 @@ struct FixtureTests {
         ("NOT-AN-ID.json", #"{"steps": []}"#, "agent id"),
         ("LOADTEST.json", #"{"steps": []}"#, "defined twice"),
         ("BAD.eventstream", "garbage that is not a frame", "not a valid event stream"),
+        ("runtimes/not-a-name.json", #"{"steps": []}"#, "runtime name"),
+        ("runtimes/bad.json", #"{"steps": [{"data": 1, "body": "x"}]}"#, "exactly one of data, body"),
+        ("runtimes/bad.json", #"{"steps": [{"fault": "badChecksum"}]}"#, "dropConnection or stall"),
+        ("runtimes/bad.json", #"{"steps": [{"data": 1}], "httpError": {"type": "ThrottlingException"}}"#, "message"),
     ]
 
     @Test("a broken fixture stops start-up with a message naming the file", arguments: 0..<broken.count)
@@ -43,7 +57,9 @@ struct FixtureTests {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("fixtures-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }
-        try Data(content.utf8).write(to: folder.appendingPathComponent(file))
+        let url = folder.appendingPathComponent(file)
+        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try Data(content.utf8).write(to: url)
 
         let error = #expect(throws: FixtureError.self) { try FixtureStore.load(from: folder) }
         #expect(error?.file.hasSuffix(file) == true)

@@ -96,8 +96,8 @@ struct NDJSONOutputTests {
 
     @Test("framed as Server-Sent Events: event named by type, the same object as data, a blank line; pings as comments")
     func serverSentEvents() throws {
-        var lines = NDJSONOutput()
-        var events = NDJSONOutput(framing: .serverSentEvents)
+        let lines = NDJSONOutput()
+        let events = NDJSONOutput(framing: .serverSentEvents)
         #expect(events.contentType == "text/event-stream" && events.formatName == "sse" && lines.formatName == "ndjson")
         let target = InvokeAgentTarget(agentId: "HELLO", agentAliasId: "TSTALIASID", sessionId: "s-1")
         var line = ByteBuffer()

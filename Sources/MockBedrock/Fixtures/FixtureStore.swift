@@ -1,11 +1,13 @@
+import BedrockAgentCore
 import BedrockAgentRuntime
 import EventStream
 import Foundation
 import NIOCore
 
 /// The agents MockBedrock knows, read once from the fixtures folder: `ID.json` is a scripted
-/// scenario and `ID.eventstream` a recording replayed byte for byte, both for agent id `ID`.
-/// Sub-folders and other files (such as `README.md`) are not read.
+/// scenario and `ID.eventstream` a recording replayed byte for byte, both for agent id `ID`;
+/// `runtimes/NAME.json` answers for the AgentCore Runtimes named `NAME` (``RuntimeScenario``).
+/// Other sub-folders and other files (such as `README.md`) are not read.
 struct FixtureStore: Sendable {
     /// What answers for one agent id.
     enum Agent: Sendable {
@@ -18,16 +20,25 @@ struct FixtureStore: Sendable {
     static let loadAgentId = "LOADTEST"
 
     private let agents: [String: Agent]
+    private let runtimes: [String: RuntimeScenario]
 
     /// The agent ids, sorted, for logs and `GET /`.
     var agentIds: [String] { self.agents.keys.sorted() }
+    /// The AgentCore Runtime names, sorted.
+    var runtimeNames: [String] { self.runtimes.keys.sorted() }
 
-    init(agents: [String: Agent]) {
+    init(agents: [String: Agent], runtimes: [String: RuntimeScenario] = [:]) {
         self.agents = agents
+        self.runtimes = runtimes
     }
 
     subscript(agentId: String) -> Agent? {
         self.agents[agentId]
+    }
+
+    /// The scenario of the runtime `name` (an ARN's `runtime/NAME-XXXXXXXXXX`).
+    func runtime(named name: String) -> RuntimeScenario? {
+        self.runtimes[name]
     }
 
     /// Reads every fixture in `directory`; any file that cannot be used is an error naming it.
@@ -56,12 +67,34 @@ struct FixtureStore: Sendable {
             }
             agents[stem] = agent
         }
-        return FixtureStore(agents: agents)
+        return FixtureStore(agents: agents, runtimes: try Self.runtimes(in: directory.appendingPathComponent("runtimes")))
+    }
+
+    /// `runtimes/NAME.json`, each for the runtimes named `NAME`; no folder, no runtimes.
+    private static func runtimes(in directory: URL) throws -> [String: RuntimeScenario] {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory.path) else { return [:] }
+        var runtimes: [String: RuntimeScenario] = [:]
+        for name in names.sorted() where name.hasSuffix(".json") {
+            let url = directory.appendingPathComponent(name)
+            let stem = url.deletingPathExtension().lastPathComponent
+            guard AgentCoreIdentifier.qualifier.violation(in: stem) == nil else {
+                throw FixtureError(
+                    file: url.path,
+                    reason: "the file name must be a runtime name: a letter, then up to 47 letters, digits or underscores"
+                )
+            }
+            runtimes[stem] = try Self.decode(RuntimeScenario.self, at: url)
+        }
+        return runtimes
     }
 
     private static func scenario(at url: URL) throws -> Scenario {
+        try Self.decode(Scenario.self, at: url)
+    }
+
+    private static func decode<Fixture: Decodable>(_: Fixture.Type, at url: URL) throws -> Fixture {
         do {
-            return try JSONDecoder().decode(Scenario.self, from: Data(contentsOf: url))
+            return try JSONDecoder().decode(Fixture.self, from: Data(contentsOf: url))
         } catch let error as DecodingError {
             throw FixtureError(file: url.path, reason: error.fixtureDescription)
         } catch {

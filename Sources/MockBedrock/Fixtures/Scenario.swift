@@ -20,17 +20,18 @@ struct Scenario: Decodable, Sendable {
         var steps: [Step]
     }
 
+    /// An HTTP error answered instead of the stream, for InvokeAgent and InvokeAgentRuntime alike.
     struct HTTPError: Decodable, Sendable {
         /// The `x-amzn-ErrorType`, e.g. `ThrottlingException`.
         var type: String
-        /// Defaults to the status the service model gives `type`, else 500.
+        /// Defaults to the status the operation's model gives `type` (`modeledStatus`), else 500.
         var status: Int?
         var message: String
         /// Fail only the first `times` calls for this agent, then play the steps (for retry tests).
         var times: Int?
 
-        var resolvedStatus: Int {
-            self.status ?? BedrockException(errorType: self.type)?.httpStatus ?? 500
+        func resolvedStatus(_ modeledStatus: (String) -> Int?) -> Int {
+            self.status ?? modeledStatus(self.type) ?? 500
         }
     }
 

@@ -28,40 +28,23 @@ struct ScenarioPlayer {
     static let stallMilliseconds = 3_600_000
 
     private let steps: [Scenario.Step]
-    private var index: Int
+    var position: Int
+    var stepCount: Int { self.steps.count }
+    var actions = ActionQueue()
     private let sendsTraces: Bool
     /// Without `streamFinalResponse`, the whole answer of this segment and the step it goes out at.
     private let joinedChunk: (bytes: [UInt8], citations: [JSONValue]?, at: Int)?
-    /// Frames encoded since the last write.
-    private var pending = ByteBuffer()
-    /// Actions decided but not yet handed over, in order.
-    private var queued: [Action] = []
-    private var ended = false
 
     /// Plays `steps` from `start` for a request with these options.
     init(steps: [Scenario.Step], start: Int = 0, streamFinalResponse: Bool, enableTrace: Bool) {
         self.steps = steps
-        self.index = start
+        self.position = start
         self.sendsTraces = enableTrace
         self.joinedChunk = streamFinalResponse ? nil : Self.joinChunks(of: steps, from: start)
     }
 
-    /// The next action; after `.pause`, `.dropConnection` or `.finish` there are no more.
-    mutating func next() -> Action {
-        while self.queued.isEmpty {
-            guard !self.ended else { return .finish }
-            guard self.index < self.steps.count else {
-                self.end(with: .finish)
-                break
-            }
-            self.play(self.steps[self.index], at: self.index)
-            self.index += 1
-        }
-        return self.queued.removeFirst()
-    }
-
-    private mutating func play(_ step: Scenario.Step, at position: Int) {
-        switch step {
+    mutating func play(at position: Int) {
+        switch self.steps[position] {
         case .chunk(let bytes, let citations):
             if let joined = self.joinedChunk {
                 if joined.at == position {
@@ -77,54 +60,39 @@ struct ScenarioPlayer {
         case .returnControl(let invocationId, let inputs):
             let payload = InvokeAgentEvent.ReturnControl(invocationId: invocationId, invocationInputs: inputs)
             self.append(.event("returnControl", payload: Self.json(payload)))
-            self.end(with: .pause(invocationId: invocationId, resumeAt: position + 1))
+            self.actions.end(with: .pause(invocationId: invocationId, resumeAt: position + 1))
         case .files(let files):
             self.append(.event("files", payload: Self.json(InvokeAgentEvent.Files(files: files))))
         case .exception(let exception, let message):
             let payload = Self.json(InvokeAgentEvent.ExceptionMessage(message: message))
             self.append(.exception(exception.eventName, payload: payload))
-            self.end(with: .finish)
+            self.actions.end(with: .finish)
         case .error(let code, let message):
             self.append(.error(code: code, message: message))
-            self.end(with: .finish)
+            self.actions.end(with: .finish)
         case .delay(let milliseconds):
-            self.flush()
-            self.queued.append(.sleep(milliseconds: milliseconds))
+            self.actions.pause(milliseconds: milliseconds)
         case .fault(.badChecksum):
             var frame = Self.encode(Self.chunkFrame(Array("corrupted".utf8), citations: nil))
             let last = frame.writerIndex - 1
             frame.setInteger(frame.getInteger(at: last, as: UInt8.self)! ^ 0xFF, at: last)
-            self.pending.writeBuffer(&frame)
-            self.end(with: .finish)
+            self.actions.pending.writeBuffer(&frame)
+            self.actions.end(with: .finish)
         case .fault(.truncatedFrame):
             let frame = Self.encode(Self.chunkFrame(Array("truncated".utf8), citations: nil))
             var half = frame.getSlice(at: 0, length: frame.readableBytes / 2)!
-            self.pending.writeBuffer(&half)
-            self.end(with: .finish)
+            self.actions.pending.writeBuffer(&half)
+            self.actions.end(with: .finish)
         case .fault(.dropConnection):
-            self.end(with: .dropConnection)
+            self.actions.end(with: .dropConnection)
         case .fault(.stall):
-            self.flush()
-            self.queued.append(.sleep(milliseconds: Self.stallMilliseconds))
+            self.actions.pause(milliseconds: Self.stallMilliseconds)
         }
-    }
-
-    /// Queues what is pending, then `final`, and stops reading steps.
-    private mutating func end(with final: Action) {
-        self.flush()
-        self.queued.append(final)
-        self.ended = true
-    }
-
-    private mutating func flush() {
-        guard self.pending.readableBytes > 0 else { return }
-        self.queued.append(.write(self.pending))
-        self.pending = ByteBuffer()
     }
 
     private mutating func append(_ message: EventStreamMessage) {
         do {
-            try EventStreamEncoder().encode(message, into: &self.pending)
+            try EventStreamEncoder().encode(message, into: &self.actions.pending)
         } catch {
             preconditionFailure("a scripted frame exceeds the event-stream limits: \(error)")
         }
@@ -177,3 +145,5 @@ struct ScenarioPlayer {
         ByteBuffer(bytes: try! JSONEncoder.sortedKeys.encode(value))
     }
 }
+
+extension ScenarioPlayer: StepPlayer {}

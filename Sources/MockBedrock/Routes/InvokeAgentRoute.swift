@@ -20,31 +20,18 @@ struct InvokeAgentRoute: Sendable {
     static let maximumBodyBytes = 32 * 1024 * 1024
 
     func register(on router: Router<MockRequestContext>) {
-        router.post("/agents/:agentId/agentAliases/:agentAliasId/sessions/:sessionId/text") { request, context in
-            let requestId = UUID().uuidString.lowercased()
-            self.state.count(\.invocations)
-            do {
-                return try await self.invoke(request, context: context, requestId: requestId)
-            } catch let error as AWSErrorResponse {
-                context.logger.info("InvokeAgent refused", metadata: ["type": "\(error.type)", "message": "\(error.message)"])
-                return error.response(requestId: requestId)
-            }
+        RESTJSONOperation(
+            name: "InvokeAgent",
+            service: "bedrock",
+            maximumBodyBytes: Self.maximumBodyBytes,
+            state: self.state,
+            authenticator: self.authenticator
+        ).register("/agents/:agentId/agentAliases/:agentAliasId/sessions/:sessionId/text", on: router) { request, body, context, requestId in
+            try await self.invoke(request, body: body, context: context, requestId: requestId)
         }
     }
 
-    private func invoke(_ request: Request, context: MockRequestContext, requestId: String) async throws -> Response {
-        let body: ByteBuffer
-        do {
-            body = try await request.body.collect(upTo: Self.maximumBodyBytes)
-        } catch {
-            throw AWSErrorResponse(.validation, "The request body is larger than \(Self.maximumBodyBytes) bytes.")
-        }
-        do {
-            try self.authenticator.authenticate(request, body: body, service: "bedrock", logger: context.logger)
-        } catch {
-            throw AWSErrorResponse(error)
-        }
-
+    private func invoke(_ request: Request, body: ByteBuffer, context: MockRequestContext, requestId: String) async throws -> Response {
         let target = try Self.target(from: context.parameters)
         if let problem = target.violation {
             throw AWSErrorResponse(.validation, "1 validation error detected: \(problem)")
@@ -82,10 +69,13 @@ struct InvokeAgentRoute: Sendable {
         let tracing = input.enableTrace ?? false
         switch agent {
         case .recorded(let recording):
-            return self.stream(headers: headers, target: target, logger: context.logger) { writer in
-                try await writer.write(recording)
-                return .finish
-            }
+            return ScriptedResponse.write(
+                recording,
+                headers: headers,
+                state: self.state,
+                context: context,
+                subject: ["agent_id": "\(target.agentId)"]
+            )
         case .load:
             switch LoadAgent.steps(for: input.sessionState?.sessionAttributes ?? [:]) {
             case .success(let steps):
@@ -103,7 +93,11 @@ struct InvokeAgentRoute: Sendable {
                 case .failure(let refusal): throw AWSErrorResponse(.validation, refusal.message)
                 }
             } else if let failure = scenario.httpError, self.state.isAmongFirstCalls(of: target.agentId, times: failure.times) {
-                throw AWSErrorResponse(status: failure.resolvedStatus, type: failure.type, message: failure.message)
+                throw AWSErrorResponse(
+                    status: failure.resolvedStatus { BedrockException(errorType: $0)?.httpStatus },
+                    type: failure.type,
+                    message: failure.message
+                )
             } else if let first = scenario.firstSteps, self.state.isAmongFirstCalls(of: target.agentId + " firstSteps", times: first.times) {
                 steps = first.steps
             }
@@ -113,68 +107,13 @@ struct InvokeAgentRoute: Sendable {
     }
 
     private func play(_ player: ScenarioPlayer, headers: HTTPFields, target: InvokeAgentTarget, context: MockRequestContext) -> Response {
-        let channel = context.channel
-        return self.stream(headers: headers, target: target, logger: context.logger) { writer in
-            let pacer = StreamPacer(channel: channel)
-            // One handler for the whole stream, not one per pause: ServiceLifecycle keeps every
-            // handler in one shared list, and `cancelWhenGracefulShutdown` starts two child tasks.
-            return try await withTaskCancellationOrGracefulShutdownHandler {
-                var player = player
-                while true {
-                    switch player.next() {
-                    case .write(let frames):
-                        try await writer.write(frames)
-                    case .sleep(let milliseconds):
-                        try await pacer.pause(milliseconds: milliseconds)
-                    case let final:
-                        return final
-                    }
-                }
-            } onCancelOrGracefulShutdown: {
-                pacer.stop()
+        let state = self.state
+        return ScriptedResponse.play(player, headers: headers, state: state, context: context, subject: ["agent_id": "\(target.agentId)"]) {
+            ending in
+            if case .pause(let invocationId, let resumeAt) = ending {
+                state.pause(session: target.sessionId, .init(agentId: target.agentId, invocationId: invocationId, resumeAt: resumeAt))
             }
         }
-    }
-
-    /// A 200 response whose body `produce` writes; it returns how the response ends.
-    private func stream(
-        headers: HTTPFields,
-        target: InvokeAgentTarget,
-        logger: Logger,
-        _ produce: @escaping @Sendable (inout any ResponseBodyWriter) async throws -> ScenarioPlayer.Action
-    ) -> Response {
-        let state = self.state
-        return Response(
-            status: .ok,
-            headers: headers,
-            body: ResponseBody { writer in
-                state.count(\.streamsStarted)
-                let ending: ScenarioPlayer.Action
-                do {
-                    ending = try await produce(&writer)
-                } catch {
-                    state.count(\.streamsInterrupted)
-                    logger.info("Stream interrupted", metadata: ["agent_id": "\(target.agentId)", "reason": "\(error)"])
-                    throw error
-                }
-                switch ending {
-                case .pause(let invocationId, let resumeAt):
-                    state.pause(session: target.sessionId, .init(agentId: target.agentId, invocationId: invocationId, resumeAt: resumeAt))
-                case .dropConnection:
-                    state.count(\.streamsCompleted)
-                    throw ScriptedFault.connectionDropped
-                default:
-                    break
-                }
-                state.count(\.streamsCompleted)
-                try await writer.finish(nil)
-            }
-        )
-    }
-
-    /// Thrown to make Hummingbird close the connection mid-body, as the `dropConnection` fault asks.
-    enum ScriptedFault: Error {
-        case connectionDropped
     }
 
     private static func target(from parameters: Parameters) throws -> InvokeAgentTarget {

@@ -4,8 +4,9 @@ import HummingbirdCore
 import Logging
 import NIOCore
 
-/// MockBedrock's HTTP server: Bedrock Agent Runtime's InvokeAgent, STS, and the ECS
-/// container-credentials endpoint on one port, so one `AWS_ENDPOINT_URL` points a client at all.
+/// MockBedrock's HTTP server: Bedrock Agent Runtime's InvokeAgent, AgentCore Runtime's
+/// InvokeAgentRuntime, STS, and the ECS container-credentials endpoint on one port, so one
+/// `AWS_ENDPOINT_URL` points a client at all.
 struct MockBedrockServer: Sendable {
     let configuration: MockBedrockConfiguration
     let fixtures: FixtureStore
@@ -38,6 +39,7 @@ struct MockBedrockServer: Sendable {
             maximumClockSkew: self.configuration.maximumClockSkew
         )
         InvokeAgentRoute(fixtures: self.fixtures, state: self.state, authenticator: authenticator).register(on: router)
+        InvokeAgentRuntimeRoute(fixtures: self.fixtures, state: self.state, authenticator: authenticator).register(on: router)
         STSRoutes(configuration: self.configuration, state: self.state, authenticator: authenticator).register(on: router)
         ContainerCredentialsRoute(configuration: self.configuration, state: self.state).register(on: router)
         let state = self.state

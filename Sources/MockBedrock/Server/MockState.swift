@@ -33,8 +33,10 @@ final class MockState: Sendable {
         var tokensIssued = 0
     }
 
-    /// What an accepted InvokeAgent call asked for, served at `GET /_mock/invocations`: tests
-    /// check there what a service sent (the session it derived, the attributes it set).
+    /// What an accepted InvokeAgent or InvokeAgentRuntime call asked for, served at
+    /// `GET /_mock/invocations`: tests check there what a service sent (the session it derived,
+    /// the attributes it set). For a runtime, `agentId` is its name and `agentAliasId` its
+    /// qualifier (`DEFAULT` when none was named).
     struct Invocation: Sendable, Codable, Equatable {
         var agentId: String
         var agentAliasId: String
@@ -45,6 +47,10 @@ final class MockState: Sendable {
         /// The invocation results sent back, and the invocation they answer.
         var invocationId: String?
         var returnControlInvocationResults: [JSONValue]?
+        /// An AgentCore Runtime's ARN, the user it was invoked for, and the payload (when JSON).
+        var agentRuntimeArn: String?
+        var runtimeUserId: String?
+        var payload: JSONValue?
     }
 
     /// The most recent invocations kept.
