@@ -73,6 +73,7 @@ let package = Package(
             dependencies: [
                 "AWSAccess",
                 "Authentication",
+                "BedrockAgentCore",
                 "BedrockAgentRuntime",
                 "BrowserClient",
                 "EventStream",

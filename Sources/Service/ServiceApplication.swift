@@ -61,12 +61,17 @@ struct ServiceApplication: Sendable {
         router.add(middleware: RequestLogMiddleware(metrics: self.metrics))
         router.add(middleware: CORSPolicyMiddleware(allowedOrigins: self.configuration.allowedOrigins))
         router.add(middleware: APIErrorMiddleware())
-        let backend = InvokeAgentBackend(
-            clients: self.clients,
-            credentials: self.credentials,
-            signer: SigV4Signer(service: "bedrock", region: self.configuration.region.name),
-            endpoint: self.configuration.endpoints.bedrockAgentRuntime,
-            callTimeout: self.configuration.streamTimeout
+        let call = { (service: String) in
+            SignedUpstreamCall(
+                clients: self.clients,
+                credentials: self.credentials,
+                signer: SigV4Signer(service: service, region: self.configuration.region.name),
+                callTimeout: self.configuration.streamTimeout
+            )
+        }
+        let backend = AgentBackends(
+            invokeAgent: InvokeAgentBackend(call: call("bedrock"), endpoint: self.configuration.endpoints.bedrockAgentRuntime),
+            agentCoreRuntime: AgentCoreRuntimeBackend(call: call("bedrock-agentcore"), endpoint: self.configuration.endpoints.bedrockAgentCore)
         )
         StreamRoute(
             configuration: self.configuration,

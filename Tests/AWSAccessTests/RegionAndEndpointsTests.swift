@@ -38,6 +38,7 @@ struct RegionAndEndpointsTests {
         let endpoints = try AWSEndpoints(region: AWSRegion("eu-west-1"), environment: AWSEnvironment(variables: [:], homeDirectory: nil))
         #expect(endpoints.bedrockAgentRuntime == "https://bedrock-agent-runtime.eu-west-1.amazonaws.com")
         #expect(endpoints.sts == "https://sts.eu-west-1.amazonaws.com")
+        #expect(endpoints.bedrockAgentCore == "https://bedrock-agentcore.eu-west-1.amazonaws.com")
         let china = try AWSEndpoints(region: AWSRegion("cn-north-1"), environment: AWSEnvironment(variables: [:], homeDirectory: nil))
         #expect(china.sts == "https://sts.cn-north-1.amazonaws.com.cn")
     }
@@ -60,7 +61,20 @@ struct RegionAndEndpointsTests {
                 homeDirectory: nil
             )
         )
-        #expect(specific == AWSEndpoints(bedrockAgentRuntime: "http://127.0.0.1:8081", sts: "https://sts.example.test"))
+        #expect(
+            specific
+                == AWSEndpoints(
+                    bedrockAgentRuntime: "http://127.0.0.1:8081",
+                    bedrockAgentCore: "http://127.0.0.1:4566",
+                    sts: "https://sts.example.test"
+                )
+        )
+        let agentCore = try AWSEndpoints(
+            region: region,
+            environment: AWSEnvironment(variables: ["AWS_ENDPOINT_URL_BEDROCK_AGENTCORE": "http://127.0.0.1:9000/"], homeDirectory: nil)
+        )
+        #expect(agentCore.bedrockAgentCore == "http://127.0.0.1:9000")
+        #expect(agentCore.bedrockAgentRuntime == "https://bedrock-agent-runtime.us-east-1.amazonaws.com")
         let ignored = try AWSEndpoints(
             region: region,
             environment: AWSEnvironment(

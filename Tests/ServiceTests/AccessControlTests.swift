@@ -286,7 +286,7 @@ struct SessionScopeTests {
         // `claim_\u0301email` begins with the bytes of `claim_`, though not with its characters: dropped too.
         #expect(request.sessionAttributes == ["principal_id": "alice", "principal_kind": "jwt", "claim_email": "alice@example.com", "theme": "dark"])
         #expect(request.promptSessionAttributes == ["today": "Monday"])
-        let body = try JSONDecoder().decode(InvokeAgentRequest.self, from: Data(buffer: request.invokeAgentBody))
+        let body = try JSONDecoder().decode(InvokeAgentRequest.self, from: Data(buffer: request.upstreamBody))
         #expect(body.sessionState?.sessionAttributes?["principal_id"] == "alice")
 
         let plain = try self.request(#"{"input_text": "Hi", "agent_id": "HELLO"}"#, principal: principal)

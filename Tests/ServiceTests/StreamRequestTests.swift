@@ -61,7 +61,7 @@ struct StreamRequestTests {
         #expect(request.target.agentAliasId == "TSTALIASID")
         #expect(request.target.sessionId.wholeMatch(of: /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/) != nil)
         #expect(request.streamFinalResponse)
-        let body = try StrictJSONParser.parse(request.invokeAgentBody.readableBytesView)
+        let body = try StrictJSONParser.parse(request.upstreamBody.readableBytesView)
         #expect(body["inputText"] == .string("Hello"))
         #expect(body["enableTrace"] == nil, "traces are asked for only in debug mode")
         #expect(body["sessionState"]?["sessionAttributes"] == .object(["tier": .string("gold")]))
@@ -69,7 +69,7 @@ struct StreamRequestTests {
         var debug = try Self.configuration.get()
         debug.debugMode = true
         let traced = try StrictJSONParser.parse(
-            try self.parse(#"{"input_text": "Hello", "agent_id": "HELLO", "enable_trace": true}"#, debug).invokeAgentBody.readableBytesView
+            try self.parse(#"{"input_text": "Hello", "agent_id": "HELLO", "enable_trace": true}"#, debug).upstreamBody.readableBytesView
         )
         #expect(traced["enableTrace"] == .bool(true))
     }

@@ -34,6 +34,8 @@ struct ServiceConfiguration: Sendable {
     var playgroundEnabled = true
     /// When set, the only agents the API may invoke.
     var allowedAgentIds: Set<String>?
+    /// The AgentCore Runtimes by name, and which may be invoked.
+    var agentCore = AgentCoreConfiguration()
     var maxInputCharacters = 25_000
     var maxRequestBytes = 1_048_576
     var maxConcurrentStreams = 1_000
@@ -89,6 +91,7 @@ struct ServiceConfiguration: Sendable {
         self.logFormat = try reader.choice("LOG_FORMAT", LogFormat.self) ?? self.logFormat
         self.defaultAgentAliasId = try reader.identifier("DEFAULT_AGENT_ALIAS_ID", .agentAliasId) ?? self.defaultAgentAliasId
         self.allowedAgentIds = try reader.agentIds("ALLOWED_AGENT_IDS")
+        self.agentCore = try AgentCoreConfiguration(reader: reader, allowedAgentIds: self.allowedAgentIds)
         self.defaultAgentId = try reader.identifier("DEFAULT_AGENT_ID", .agentId)
         self.playgroundEnabled = try reader.boolean("PLAYGROUND_ENABLED") ?? self.playgroundEnabled
         self.maxInputCharacters = try reader.integer("MAX_INPUT_CHARS", in: 1...25_000_000) ?? self.maxInputCharacters

@@ -28,6 +28,25 @@ struct StatusRoutes: Sendable {
             var identity_check: String?
             var upstream: Upstream
             var auth: Auth
+            var backends: Backends
+        }
+
+        /// The backends requests can reach: InvokeAgent always, AgentCore Runtime with the runtimes
+        /// `AGENTCORE_RUNTIMES` names and which ARNs a request may name (`any`, `allowed`: those of
+        /// `ALLOWED_AGENT_RUNTIME_ARNS`, `named`: the named runtimes only).
+        struct Backends: Encodable {
+            var invoke_agent: Endpoint
+            var agentcore_runtime: AgentCore
+
+            struct Endpoint: Encodable {
+                var endpoint: String
+            }
+
+            struct AgentCore: Encodable {
+                var endpoint: String
+                var runtimes: [String]
+                var runtime_arns: String
+            }
         }
 
         /// Who may call (``AccessControl``): the mode, and the credentials it has to check against.
@@ -127,13 +146,28 @@ struct StatusRoutes: Sendable {
                     last_error_code: upstream.lastErrorCode,
                     last_error_at: upstream.lastErrorDate.map { AWSDateFormat.iso8601($0, withMilliseconds: true) }
                 ),
-                auth: .init(mode: self.configuration.auth.modeName, api_keys: self.access.apiKeys?.count, jwks_keys: jwksKeys)
+                auth: .init(mode: self.configuration.auth.modeName, api_keys: self.access.apiKeys?.count, jwks_keys: jwksKeys),
+                backends: self.backends
             )
         )
         return Response(
             status: draining ? .serviceUnavailable : .ok,
             headers: [.contentType: "application/json", .cacheControl: "no-cache"],
             body: ResponseBody(byteBuffer: ByteBuffer(bytes: try JSONEncoder.sortedKeys.encode(health)))
+        )
+    }
+
+    private var backends: Health.Backends {
+        let agentCore = self.configuration.agentCore
+        let arns =
+            agentCore.allowedArns != nil ? "allowed" : self.configuration.allowedAgentIds != nil ? "named" : "any"
+        return .init(
+            invoke_agent: .init(endpoint: self.configuration.endpoints.bedrockAgentRuntime),
+            agentcore_runtime: .init(
+                endpoint: self.configuration.endpoints.bedrockAgentCore,
+                runtimes: agentCore.runtimes.keys.sorted(),
+                runtime_arns: arns
+            )
         )
     }
 

@@ -1,3 +1,4 @@
+import BedrockAgentCore
 import BedrockAgentRuntime
 import Foundation
 import Synchronization
@@ -72,12 +73,15 @@ final class UpstreamHealth: Sendable {
     static func isUpstreamTrouble(_ kind: StreamFailure.Kind) -> Bool {
         switch kind {
         case .bedrock(.internalServer), .bedrock(.badGateway), .bedrock(.modelNotReady), .bedrock(.throttling),
-            .bedrock(.accessDenied), .bedrock(.dependencyFailed), .unknownUpstreamError, .upstreamUnavailable,
+            .bedrock(.accessDenied), .bedrock(.dependencyFailed), .agentCore(.internalServer), .agentCore(.throttling),
+            .agentCore(.accessDenied), .unknownUpstreamError, .upstreamUnavailable,
             .connectFailed, .connectTimeout, .firstEventTimeout, .idleTimeout, .corruptFrame, .streamCut,
             .credentialsUnavailable:
             true
         case .bedrock(.conflict), .bedrock(.resourceNotFound), .bedrock(.serviceQuotaExceeded), .bedrock(.validation),
-            .streamTimeout, .serverShuttingDown, .clientDisconnected, .internalError:
+            .agentCore(.resourceNotFound), .agentCore(.retryableConflict), .agentCore(.runtimeClientError),
+            .agentCore(.serviceQuotaExceeded), .agentCore(.validation), .agentError, .streamTimeout, .serverShuttingDown, .clientDisconnected,
+            .internalError:
             false
         }
     }

@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import BedrockAgentCore
 import BedrockAgentRuntime
 import EventStream
 import Foundation
@@ -34,9 +35,19 @@ extension StreamFailure {
         return StreamFailure(afterHead ? .streamCut : .connectFailed, detail: detail)
     }
 
-    /// What an HTTP error response reports: the modeled exception its `x-amzn-ErrorType` (or JSON
-    /// `__type`) names, else an unknown error that is transient when the status is 429 or 5xx.
+    /// What an InvokeAgent HTTP error response reports: the modeled exception its
+    /// `x-amzn-ErrorType` (or JSON `__type`) names, else an unknown error that is transient when
+    /// the status is 429 or 5xx.
     static func httpError(status: Int, errorTypeHeader: String?, body: ByteBuffer) -> StreamFailure {
+        Self.httpError(status: status, errorTypeHeader: errorTypeHeader, body: body) { BedrockException(errorType: $0).map(Kind.bedrock) }
+    }
+
+    /// What an InvokeAgentRuntime HTTP error response reports, as for InvokeAgent with its own errors.
+    static func agentCoreHTTPError(status: Int, errorTypeHeader: String?, body: ByteBuffer) -> StreamFailure {
+        Self.httpError(status: status, errorTypeHeader: errorTypeHeader, body: body) { AgentCoreException(errorType: $0).map(Kind.agentCore) }
+    }
+
+    private static func httpError(status: Int, errorTypeHeader: String?, body: ByteBuffer, modeled: (String) -> Kind?) -> StreamFailure {
         struct ErrorDocument: Decodable {
             var message: String?
             var Message: String?
@@ -45,11 +56,17 @@ extension StreamFailure {
         let document = try? JSONDecoder().decode(ErrorDocument.self, from: Data(buffer: body))
         let type = errorTypeHeader ?? document?.__type ?? ""
         let detail = "HTTP \(status) \(type): \(document?.message ?? document?.Message ?? String(buffer: body))"
-        if let exception = BedrockException(errorType: type) {
-            return StreamFailure(.bedrock(exception), detail: detail)
+        if let kind = modeled(type) {
+            return StreamFailure(kind, detail: detail)
         }
         let transient = status == 429 || status >= 500
         return StreamFailure(transient ? .upstreamUnavailable : .unknownUpstreamError, detail: detail)
+    }
+
+    /// An AgentCore container's `error` event, with its `error_type`: the text goes to the log only.
+    static func agentError(_ error: JSONValue, type: JSONValue?) -> StreamFailure {
+        let text = error.stringValue ?? (try? String(decoding: JSONEncoder.sortedKeys.encode(error), as: UTF8.self)) ?? "?"
+        return StreamFailure(.agentError, detail: "\(type?.stringValue ?? "error"): \(text)")
     }
 
     /// An exception frame (`:message-type: exception`), whose payload is `{"message": ...}`.

@@ -1,3 +1,4 @@
+import BedrockAgentCore
 import BedrockAgentRuntime
 
 /// Why a stream ended without its answer, and what the client is told: an `error_code`, whether
@@ -9,7 +10,11 @@ struct StreamFailure: Error, Sendable {
     enum Kind: Sendable, Equatable {
         /// One of InvokeAgent's ten modeled exceptions, as an HTTP error or a stream event.
         case bedrock(BedrockException)
-        /// An exception, error frame or HTTP status that InvokeAgent does not model.
+        /// One of InvokeAgentRuntime's eight modeled errors, as an HTTP error.
+        case agentCore(AgentCoreException)
+        /// An AgentCore container's own failure while answering (an `error` event).
+        case agentError
+        /// An exception, error frame or HTTP status that InvokeAgent (or InvokeAgentRuntime) does not model.
         case unknownUpstreamError
         /// An HTTP 429 or 5xx that InvokeAgent does not model, such as a load balancer's 503.
         case upstreamUnavailable
@@ -50,6 +55,7 @@ struct StreamFailure: Error, Sendable {
     var isRetriedBeforeFirstEvent: Bool {
         switch self.kind {
         case .bedrock(.throttling), .bedrock(.internalServer), .bedrock(.badGateway), .bedrock(.modelNotReady),
+            .agentCore(.throttling), .agentCore(.internalServer), .agentCore(.retryableConflict),
             .upstreamUnavailable, .connectFailed, .connectTimeout, .streamCut:
             true
         default:
@@ -69,6 +75,15 @@ struct StreamFailure: Error, Sendable {
         case .bedrock(.serviceQuotaExceeded): ("quota_exceeded", false, "A Bedrock service quota was exceeded.")
         case .bedrock(.throttling): ("throttled", true, "Bedrock is throttling requests. Try again shortly.")
         case .bedrock(.validation): ("invalid_upstream_request", false, "Bedrock refused the request as invalid.")
+        case .agentCore(.accessDenied): ("access_denied", false, "The service is not allowed to invoke this agent.")
+        case .agentCore(.internalServer): ("agentcore_internal_error", true, "AgentCore had an internal error. Try again.")
+        case .agentCore(.resourceNotFound): ("agent_not_found", false, "The agent runtime or its endpoint does not exist.")
+        case .agentCore(.retryableConflict): ("conflict", true, "The session is busy with another request. Try again.")
+        case .agentCore(.runtimeClientError): ("runtime_client_error", false, "The agent's container failed to answer.")
+        case .agentCore(.serviceQuotaExceeded): ("quota_exceeded", false, "An AgentCore service quota was exceeded.")
+        case .agentCore(.throttling): ("throttled", true, "AgentCore is throttling requests. Try again shortly.")
+        case .agentCore(.validation): ("invalid_upstream_request", false, "AgentCore refused the request as invalid.")
+        case .agentError: ("agent_error", false, "The agent failed while answering.")
         case .unknownUpstreamError: ("upstream_error", false, "Bedrock answered with an unexpected error.")
         case .upstreamUnavailable: ("upstream_unavailable", true, "Bedrock is unavailable right now. Try again.")
         case .connectFailed: ("upstream_unreachable", true, "Bedrock could not be reached. Try again.")

@@ -5,8 +5,8 @@ import NIOCore
 
 /// A `POST /api/chat` body, as the AI SDK's `useChat` default transport sends it (`id`,
 /// `messages`, `trigger`, `messageId`) with the fields a frontend adds through its `body` option
-/// (`agent_id`, `agent_alias_id`, `session_attributes`, `prompt_session_attributes`,
-/// `memory_id`), turned into the ``StreamRequest`` of `/api/agent/stream`, whose checks then apply
+/// (`agent_id` or `agent_runtime_arn` and `qualifier`, `agent_alias_id`, `session_attributes`,
+/// `prompt_session_attributes`, `memory_id`), turned into the ``StreamRequest`` of `/api/agent/stream`, whose checks then apply
 /// as they are.
 ///
 /// - The input is the text of the last message, a user message; earlier messages are not sent
@@ -34,12 +34,17 @@ struct ChatRequest {
             throw .invalidField("messages", "must be a list holding at least one message")
         }
         var stream: [String: JSONValue] = [:]
-        for name in ["agent_alias_id", "session_attributes", "prompt_session_attributes", "memory_id", "end_session", "enable_trace"] {
+        for name in [
+            "agent_alias_id", "agent_runtime_arn", "qualifier", "session_attributes", "prompt_session_attributes", "memory_id", "end_session",
+            "enable_trace",
+        ] {
             if let value = fields[name], value != .null { stream[name] = value }
         }
         switch fields["agent_id"] {
         case .string(let agent)?: stream["agent_id"] = .string(agent)
         case nil, .null?:
+            // An AgentCore runtime named by its ARN needs no agent id.
+            if stream["agent_runtime_arn"] != nil { break }
             guard let defaultAgentId else {
                 throw .invalidField("agent_id", "is required (send it in useChat's body option, or set DEFAULT_AGENT_ID)")
             }

@@ -1,4 +1,6 @@
+import AWSAccess
 import Authentication
+import BedrockAgentCore
 import BedrockAgentRuntime
 import Foundation
 import NIOCore
@@ -6,11 +8,18 @@ import NIOFoundationCompat
 
 /// A validated `POST /api/agent/stream` body. Field names are the original API's snake_case; each
 /// problem is refused with a message naming the field.
+///
+/// The agent is a Bedrock agent (`agent_id`, `agent_alias_id`), or an AgentCore Runtime
+/// (`agent_runtime_arn` and `qualifier`, or an `agent_id` that `AGENTCORE_RUNTIMES` names), whose
+/// payload is `{"prompt": input_text}` or the body's `payload` object.
 struct StreamRequest: Sendable, Equatable {
     /// `nil` only when invocation results are sent back, which Bedrock answers without a prompt.
     var inputText: String?
-    /// The agent, alias and session as the client named them (its lines show these).
+    /// The agent, alias and session as the client named them (its lines show these). For a
+    /// runtime: its name (or ARN), its qualifier (`DEFAULT` when none), and the session.
     var target: InvokeAgentTarget
+    /// The AgentCore Runtime to invoke instead of a Bedrock agent, with the runtime session id.
+    var runtime: AgentRuntimeTarget?
     /// The session id sent to Bedrock: the client's, or with a principal, one derived from both
     /// (``SessionScope``).
     var bedrockSessionId: String
@@ -23,8 +32,9 @@ struct StreamRequest: Sendable, Equatable {
     var returnControlInvocationResults: [JSONValue]?
     var invocationId: String?
     var streamFinalResponse: Bool
-    /// The InvokeAgent body, as ``invokeAgentRequest(debug:)`` encodes it under the service's debug policy.
-    var invokeAgentBody = ByteBuffer()
+    /// The body sent upstream: InvokeAgent's, as ``invokeAgentRequest(debug:)`` encodes it under the
+    /// service's debug policy, or the runtime's payload.
+    var upstreamBody = ByteBuffer()
 
     /// Parses and validates `body`, sent by `principal` (`nil` with `AUTH_MODE=none`).
     init(parsing body: ByteBuffer, configuration: ServiceConfiguration, principal: Principal? = nil) throws(APIError) {
@@ -34,6 +44,7 @@ struct StreamRequest: Sendable, Equatable {
     /// Validates the fields of a body already parsed (`/api/chat`'s, translated by ``ChatRequest``).
     init(fields: [String: JSONValue], configuration: ServiceConfiguration, principal: Principal? = nil) throws(APIError) {
         let reader = FieldReader(fields: fields)
+        let runtime = try Self.runtime(reader, configuration: configuration)
 
         self.returnControlInvocationResults = try reader.objects("return_control_invocation_results", count: 1...5)
         self.invocationId = try reader.string("invocation_id")
@@ -44,6 +55,7 @@ struct StreamRequest: Sendable, Equatable {
             throw .invalidField("return_control_invocation_results", "is required with invocation_id")
         }
 
+        let payload = try reader.object("payload")
         self.inputText = try reader.string("input_text")
         if let inputText {
             let length = inputText.unicodeScalars.count
@@ -53,48 +65,132 @@ struct StreamRequest: Sendable, Equatable {
             guard length <= configuration.maxInputCharacters else {
                 throw .invalidField("input_text", "must be at most \(configuration.maxInputCharacters) characters, got \(length)")
             }
-        } else if self.returnControlInvocationResults == nil {
+        } else if self.returnControlInvocationResults == nil && payload == nil {
             throw .invalidField("input_text", "is required")
         }
 
-        guard let agentId = try reader.string("agent_id") else {
-            throw .invalidField("agent_id", "is required")
-        }
-        self.target = InvokeAgentTarget(
-            agentId: agentId,
-            agentAliasId: try reader.string("agent_alias_id") ?? configuration.defaultAgentAliasId,
-            sessionId: try reader.string("session_id") ?? UUID.systemRandom().uuidString.lowercased()
-        )
-        try Self.check(self.target.agentId, "agent_id", .agentId)
-        try Self.check(self.target.agentAliasId, "agent_alias_id", .agentAliasId)
-        try Self.check(self.target.sessionId, "session_id", .sessionId)
-        self.bedrockSessionId = self.target.sessionId
-
+        let sessionId = try reader.string("session_id") ?? UUID.systemRandom().uuidString.lowercased()
+        try Self.check(sessionId, "session_id", .sessionId)
         self.sessionAttributes = try reader.stringMap("session_attributes")
         self.promptSessionAttributes = try reader.stringMap("prompt_session_attributes")
         self.endSession = try reader.boolean("end_session")
         self.memoryId = try reader.string("memory_id")
-        if let memoryId { try Self.check(memoryId, "memory_id", .memoryId) }
         self.enableTrace = try reader.boolean("enable_trace") ?? false
         self.streamFinalResponse = try reader.boolean("stream_final_response") ?? configuration.streamFinalResponse
+
+        if let runtime {
+            // What only a Bedrock agent takes.
+            for name in [
+                "agent_alias_id", "session_attributes", "prompt_session_attributes", "memory_id", "end_session", "invocation_id",
+                "return_control_invocation_results",
+            ] where fields[name].map({ $0 != .null }) == true {
+                throw .invalidField(name, "is for Bedrock agents; an AgentCore runtime takes payload (and qualifier)")
+            }
+            if payload != nil && self.inputText != nil {
+                throw .invalidField("payload", "replaces input_text for an AgentCore runtime: send one of them")
+            }
+            self.target = InvokeAgentTarget(agentId: runtime.name, agentAliasId: runtime.qualifier ?? "DEFAULT", sessionId: sessionId)
+            self.bedrockSessionId = sessionId
+            // A valid request for a runtime this API may not invoke: 403, after every 400.
+            guard configuration.agentCore.allows(arn: runtime.arn, allowedAgentIds: configuration.allowedAgentIds) else {
+                throw .agentNotAllowed
+            }
+            if let principal {
+                try self.admit(principal)
+                self.bedrockSessionId = SessionScope.bedrockSessionId(principal: principal, sessionId: sessionId)
+            }
+            self.runtime = AgentRuntimeTarget(
+                arn: runtime.arn,
+                qualifier: runtime.qualifier,
+                sessionId: Self.runtimeSessionId(self.bedrockSessionId)
+            )
+            self.upstreamBody = Self.payloadBody(payload ?? .object(["prompt": .string(self.inputText ?? "")]))
+            return
+        }
+        if payload != nil {
+            throw .invalidField("payload", "is for AgentCore runtimes (agent_runtime_arn); a Bedrock agent takes input_text")
+        }
+
+        guard let agentId = try reader.string("agent_id") else {
+            throw .invalidField("agent_id", "is required (or agent_runtime_arn for an AgentCore runtime)")
+        }
+        self.target = InvokeAgentTarget(
+            agentId: agentId,
+            agentAliasId: try reader.string("agent_alias_id") ?? configuration.defaultAgentAliasId,
+            sessionId: sessionId
+        )
+        try Self.check(self.target.agentId, "agent_id", .agentId)
+        try Self.check(self.target.agentAliasId, "agent_alias_id", .agentAliasId)
+        self.bedrockSessionId = self.target.sessionId
+        if let memoryId { try Self.check(memoryId, "memory_id", .memoryId) }
         // A valid request for an agent this API may not invoke: 403, after every 400.
         if let allowed = configuration.allowedAgentIds, !allowed.contains(self.target.agentId) {
             throw .agentNotAllowed
         }
         if let principal {
-            if let agents = principal.agents, !agents.contains(self.target.agentId) {
-                throw .agentNotAllowed
-            }
+            try self.admit(principal)
             self.scope(to: principal)
         }
         // Encoded once, here: what cannot be sent to Bedrock is refused before the stream starts,
         // and every attempt signs the same bytes. The error names no value (they hold the prompt).
         do {
             let json = try JSONEncoder().encode(self.invokeAgentRequest(debug: configuration.debug))
-            self.invokeAgentBody = ByteBuffer(data: json)
+            self.upstreamBody = ByteBuffer(data: json)
         } catch {
             throw .invalidField("the request", "cannot be encoded for Bedrock")
         }
+    }
+
+    /// The runtime a body names, by `agent_runtime_arn` (and `qualifier`) or by an `agent_id` that
+    /// `AGENTCORE_RUNTIMES` names; `nil` for a Bedrock agent.
+    private static func runtime(
+        _ reader: FieldReader,
+        configuration: ServiceConfiguration
+    ) throws(APIError) -> (name: String, arn: String, qualifier: String?)? {
+        let qualifier = try reader.string("qualifier")
+        if let qualifier, let problem = AgentCoreIdentifier.qualifier.violation(in: qualifier) {
+            throw .invalidField("qualifier", "is invalid: " + problem)
+        }
+        if let arn = try reader.string("agent_runtime_arn") {
+            if reader.fields["agent_id"].map({ $0 != .null }) == true {
+                throw .invalidField("agent_runtime_arn", "and agent_id name two agents: send one of them")
+            }
+            if let problem = AgentCoreIdentifier.runtimeArn.violation(in: arn) {
+                throw .invalidField(
+                    "agent_runtime_arn",
+                    "is invalid: " + problem.replacingOccurrences(of: "agentRuntimeArn", with: "agent_runtime_arn")
+                )
+            }
+            return (arn, arn, qualifier)
+        }
+        if case .string(let name)? = reader.fields["agent_id"], let named = configuration.agentCore.runtimes[name] {
+            // The body's qualifier, else the configured one.
+            return (name, named.arn, qualifier ?? named.qualifier)
+        }
+        if qualifier != nil {
+            throw .invalidField("qualifier", "is for AgentCore runtimes (agent_runtime_arn, or an agent named in AGENTCORE_RUNTIMES)")
+        }
+        return nil
+    }
+
+    /// A Bedrock-style session id as a runtime session id, which AgentCore wants 33 to 256
+    /// characters long: a long enough one as it is, a shorter one mapped stably (`session-` and the
+    /// 64 hex digits of its SHA-256).
+    static func runtimeSessionId(_ sessionId: String) -> String {
+        if AgentCoreIdentifier.runtimeSessionId.violation(in: sessionId) == nil { return sessionId }
+        return "session-" + Hashing.hex(Hashing.sha256(Array(sessionId.utf8)))
+    }
+
+    /// The principal may invoke this agent (`agents` of its key or claims), or the request is 403.
+    private func admit(_ principal: Principal) throws(APIError) {
+        if let agents = principal.agents, !agents.contains(self.target.agentId) {
+            throw .agentNotAllowed
+        }
+    }
+
+    private static func payloadBody(_ payload: JSONValue) -> ByteBuffer {
+        let json: Data = (try? JSONEncoder.sortedKeys.encode(payload)) ?? Data("{}".utf8)
+        return ByteBuffer(data: json)
     }
 
     /// A request body as a JSON object, read by the strict parser; the errors every route answers.
@@ -188,6 +284,14 @@ private struct FieldReader {
             }
             return map
         default: throw .invalidField(name, "must be an object of strings")
+        }
+    }
+
+    func object(_ name: String) throws(APIError) -> JSONValue? {
+        switch self.fields[name] {
+        case nil, .null?: return nil
+        case .object(let members)?: return .object(members)
+        default: throw .invalidField(name, "must be a JSON object")
         }
     }
 

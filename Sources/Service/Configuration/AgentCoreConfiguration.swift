@@ -1,0 +1,89 @@
+import BedrockAgentCore
+import Foundation
+
+/// The AgentCore Runtimes the service invokes: `AGENTCORE_RUNTIMES` gives frontends names for them
+/// (`name=arn[:qualifier],...`), so that they send `agent_id: name` and need no ARN;
+/// `ALLOWED_AGENT_RUNTIME_ARNS` limits which runtimes may be invoked at all, as
+/// `ALLOWED_AGENT_IDS` does for Bedrock agents.
+struct AgentCoreConfiguration: Sendable, Equatable {
+    /// A runtime and its endpoint (the runtime's default endpoint when `qualifier` is `nil`).
+    struct Runtime: Sendable, Equatable {
+        var arn: String
+        var qualifier: String?
+    }
+
+    /// The runtimes by the names frontends use.
+    var runtimes: [String: Runtime] = [:]
+    /// When set, the only runtime ARNs that may be invoked.
+    var allowedArns: Set<String>?
+
+    init() {}
+
+    init(reader: SettingReader, allowedAgentIds: Set<String>?) throws(ConfigurationError) {
+        if let text = reader.environment["ALLOWED_AGENT_RUNTIME_ARNS"], !text.trimmingCharacters(in: .whitespaces).isEmpty {
+            var arns: Set<String> = []
+            for arn in Self.items(text) {
+                if let problem = AgentCoreIdentifier.runtimeArn.violation(in: arn) {
+                    throw ConfigurationError(source: "ALLOWED_AGENT_RUNTIME_ARNS", problem: "holds '\(arn)': \(problem)")
+                }
+                arns.insert(arn)
+            }
+            self.allowedArns = arns
+        }
+        guard let text = reader.environment["AGENTCORE_RUNTIMES"], !text.trimmingCharacters(in: .whitespaces).isEmpty else { return }
+        let source = "AGENTCORE_RUNTIMES"
+        for item in Self.items(text) {
+            guard let equals = item.firstIndex(of: "=") else {
+                throw ConfigurationError(source: source, problem: "holds '\(item)', which is not name=arn[:qualifier]")
+            }
+            let name = String(item[..<equals])
+            guard Self.isName(name) else {
+                throw ConfigurationError(source: source, problem: "names a runtime '\(name)': a name is 1 to 64 letters, digits, '_' or '-'")
+            }
+            guard self.runtimes[name] == nil else {
+                throw ConfigurationError(source: source, problem: "names '\(name)' twice")
+            }
+            if allowedAgentIds?.contains(name) == true {
+                throw ConfigurationError(source: source, problem: "names '\(name)', which ALLOWED_AGENT_IDS holds as a Bedrock agent too")
+            }
+            // An ARN has six `:`-separated fields; a seventh is the qualifier.
+            var fields = item[item.index(after: equals)...].split(separator: ":", omittingEmptySubsequences: false)
+            let qualifier = fields.count == 7 ? String(fields.removeLast()) : nil
+            let arn = fields.joined(separator: ":")
+            if let problem = AgentCoreIdentifier.runtimeArn.violation(in: arn)
+                ?? qualifier.flatMap({ AgentCoreIdentifier.qualifier.violation(in: $0) })
+            {
+                throw ConfigurationError(source: source, problem: "gives '\(name)' an invalid runtime: \(problem)")
+            }
+            if let allowed = self.allowedArns, !allowed.contains(arn) {
+                throw ConfigurationError(source: source, problem: "gives '\(name)' a runtime that ALLOWED_AGENT_RUNTIME_ARNS does not hold")
+            }
+            self.runtimes[name] = Runtime(arn: arn, qualifier: qualifier)
+        }
+    }
+
+    /// Whether a request may invoke `arn`: one `ALLOWED_AGENT_RUNTIME_ARNS` holds; without it, a
+    /// named runtime when `ALLOWED_AGENT_IDS` restricts the agents (a deployment that limits what
+    /// it invokes does not take any ARN a client sends), else any.
+    func allows(arn: String, allowedAgentIds: Set<String>?) -> Bool {
+        if let allowedArns { return allowedArns.contains(arn) }
+        if allowedAgentIds != nil { return self.runtimes.values.contains { $0.arn == arn } }
+        return true
+    }
+
+    private static func items(_ text: String) -> [String] {
+        text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+    }
+
+    private static func isName(_ name: String) -> Bool {
+        (1...64).contains(name.utf8.count)
+            && name.utf8.allSatisfy { byte in
+                switch byte {
+                case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+                    UInt8(ascii: "_"), UInt8(ascii: "-"):
+                    true
+                default: false
+                }
+            }
+    }
+}
