@@ -28,6 +28,8 @@ SERVICE_VARIABLES = {
     "LOG_FORMAT": "text",
     "DEFAULT_AGENT_ALIAS_ID": "TSTALIASID",
     "ALLOWED_AGENT_IDS": "",
+    "AGENTCORE_RUNTIMES": "",
+    "ALLOWED_AGENT_RUNTIME_ARNS": "",
     "MAX_INPUT_CHARS": "25000",
     "MAX_REQUEST_BYTES": "1048576",
     "MAX_CONCURRENT_STREAMS": "1000",
@@ -310,6 +312,7 @@ def test_stack_task_definition_matches_the_json_one(resources, task_definition, 
     # The stack takes these from its parameters.
     parameters = {
         "JWT_ISSUER", "JWT_AUDIENCE", "JWT_FORWARD_CLAIMS", "PRINCIPAL_MAX_STREAMS", "PRINCIPAL_REQUESTS_PER_MINUTE", "PLAYGROUND_ENABLED",
+        "AGENTCORE_RUNTIMES", "ALLOWED_AGENT_RUNTIME_ARNS",
     }
     for name in set(json_env) - DEPLOYMENT_SPECIFIC - parameters:
         assert stack_env[name] == json_env[name], name
@@ -402,6 +405,24 @@ def test_log_group(resources):
     assert log_group["Properties"]["LogGroupName"] == LOG_GROUP
 
 
+def evaluate(value, parameters):
+    """The value of the intrinsic functions Fn::Join, Fn::Split and Ref (of a list parameter) in `value`."""
+    if isinstance(value, dict) and len(value) == 1:
+        ((function, argument),) = value.items()
+        if function == "Ref":
+            return parameters[argument]
+        if function == "Fn::Join":
+            separator, items = argument
+            items = evaluate(items, parameters)
+            return separator.join(evaluate(item, parameters) if not isinstance(item, str) else item for item in items)
+        if function == "Fn::Split":
+            separator, text = argument
+            return evaluate(text, parameters).split(separator)
+    if isinstance(value, list):
+        return [evaluate(item, parameters) for item in value]
+    return value
+
+
 def test_task_role_may_only_invoke_the_configured_agent_aliases(template, resources):
     env = environment(stack_container(resources)["Environment"], "Name", "Value")
     # The service invokes exactly the agents and the alias that the policies allow.
@@ -424,8 +445,22 @@ def test_task_role_may_only_invoke_the_configured_agent_aliases(template, resour
         "arn:${AWS::Partition}:bedrock:${AWS::Region}:${AWS::AccountId}:agent-alias/${" + identifier + "}/${AgentAliasId}"
     ), "InvokeAgent is authorized on agent-alias/AGENT_ID/ALIAS_ID, not on agent/*"
 
+    # AgentCore Runtimes: exactly the configured ARNs and their endpoints, only when there are any.
+    runtimes = resources["InvokeAgentRuntimePolicy"]
+    assert runtimes["Condition"] == "HasAgentRuntimes"
+    assert template["Conditions"]["HasAgentRuntimes"] == {"Fn::Not": [{"Fn::Equals": [{"Fn::Join": ["", {"Ref": "AgentRuntimeArns"}]}, ""]}]}
+    (statement,) = runtimes["Properties"]["PolicyDocument"]["Statement"]
+    assert statement["Action"] == "bedrock-agentcore:InvokeAgentRuntime"
+    arns = ["arn:aws:bedrock-agentcore:us-east-1:123456789012:runtime/a-0123456789", "arn:aws:bedrock-agentcore:us-east-1:123456789012:runtime/b-0123456789"]
+    assert evaluate(statement["Resource"], {"AgentRuntimeArns": arns}) == arns + [arn + "/runtime-endpoint/*" for arn in arns]
+    assert env["ALLOWED_AGENT_RUNTIME_ARNS"] == {"Fn::Join": [",", {"Ref": "AgentRuntimeArns"}]}
+    assert env["AGENTCORE_RUNTIMES"] == {"Ref": "AgentCoreRuntimes"}
+    assert template["Parameters"]["AgentRuntimeArns"]["Default"] == ""
+
     # Nothing else grants the task role anything, and no IAM statement of the stack uses a wildcard action.
     for name, resource_body in of_type(resources, "AWS::IAM::RolePolicy").items():
+        if name == "InvokeAgentRuntimePolicy":
+            continue
         assert resource_body["Properties"]["RoleName"] != {"Ref": "TaskRole"}, name
     for document in re.findall(r'"Action": ("[^"]*"|\[[^\]]*\])', json.dumps(resources)):
         assert "*" not in document
