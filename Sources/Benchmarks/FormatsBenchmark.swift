@@ -7,13 +7,15 @@ import NIOFoundationCompat
 import NIOHTTP1
 
 /// The three output formats side by side on the same answers (MockBedrock's `LOADTEST`, no
-/// pauses): bytes on the wire per stream (the response body) and the service's CPU per stream
-/// (user and system time of its process over the run, divided by the streams), with streams run
-/// `concurrency` at a time against the release binaries.
+/// pauses), and the AgentCore Runtime backend beside InvokeAgent (MockBedrock's runtime
+/// `loadtest`: a string event per chunk, or Strands' two events per chunk), as NDJSON: bytes on
+/// the wire per stream (the response body) and the service's CPU per stream (user and system time
+/// of its process over the run, divided by the streams), with streams run `concurrency` at a time
+/// against the release binaries.
 struct FormatsBenchmark: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "formats",
-        abstract: "Bytes on the wire and service CPU per stream: NDJSON, SSE and the AI SDK UI message stream."
+        abstract: "Bytes on the wire and service CPU per stream: NDJSON, SSE, the AI SDK UI message stream; InvokeAgent and AgentCore."
     )
 
     @Option(help: "Folder of the release binaries.")
@@ -29,6 +31,10 @@ struct FormatsBenchmark: AsyncParsableCommand {
         case ndjson = "NDJSON"
         case sse = "SSE"
         case chat = "UI message stream"
+        /// NDJSON from the AgentCore Runtime backend, one string event per chunk.
+        case agentCoreText = "NDJSON, AgentCore"
+        /// NDJSON from the AgentCore Runtime backend, Strands' two events per chunk.
+        case agentCoreStrands = "NDJSON, AgentCore Strands"
     }
 
     func run() async throws {
@@ -37,7 +43,7 @@ struct FormatsBenchmark: AsyncParsableCommand {
         try await Self.waitForService()
         try processes.checkRunning()
         print("Formats: \(self.streams) streams each, \(self.concurrency) at a time, release binaries, no pauses between chunks")
-        print(pad("answer", 14) + pad("format", 20) + pad("bytes per stream", 18) + "service CPU per stream")
+        print(pad("answer", 14) + pad("format", 28) + pad("bytes per stream", 18) + "service CPU per stream")
         for (chunks, bytes) in [(100, 20), (1_000, 20)] {
             for format in Format.allCases {
                 // A warm-up round, so that the connection pools and the code are warm.
@@ -47,7 +53,7 @@ struct FormatsBenchmark: AsyncParsableCommand {
                 let cpu = processes.serviceMonitor.cpuTime - before
                 let perStream = Double(cpu.components.seconds) * 1e6 + Double(cpu.components.attoseconds) / 1e12
                 print(
-                    pad("\(chunks) x \(bytes) B", 14) + pad(format.rawValue, 20) + pad("\(wire / self.streams)", 18)
+                    pad("\(chunks) x \(bytes) B", 14) + pad(format.rawValue, 28) + pad("\(wire / self.streams)", 18)
                         + String(format: "%.0f µs", perStream / Double(self.streams))
                 )
             }
@@ -82,6 +88,15 @@ struct FormatsBenchmark: AsyncParsableCommand {
             request = HTTPClientRequest(url: base + "/api/agent/stream")
             if format == .sse { request.headers.add(name: "Accept", value: "text/event-stream") }
             body = .object(["input_text": "load", "agent_id": "LOADTEST", "session_attributes": attributes])
+        case .agentCoreText, .agentCoreStrands:
+            request = HTTPClientRequest(url: base + "/api/agent/stream")
+            body = .object([
+                "agent_runtime_arn": "arn:aws:bedrock-agentcore:us-east-1:123456789012:runtime/loadtest-Benchmark0",
+                "payload": .object([
+                    "chunks": .number(Double(chunks)), "chunkBytes": .number(Double(chunkBytes)),
+                    "style": format == .agentCoreStrands ? "strands" : "text",
+                ]),
+            ])
         case .chat:
             request = HTTPClientRequest(url: base + "/api/chat")
             body = .object([

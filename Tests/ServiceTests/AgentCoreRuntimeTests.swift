@@ -52,6 +52,21 @@ struct AgentCoreRuntimeTests {
         }
     }
 
+    @Test("the load runtime: every chunk of either event style once, checked byte for byte", arguments: ["text", "strands"])
+    func loadRuntime(style: String) async throws {
+        try await withService { service in
+            let result = try await service.stream(
+                #"{"agent_runtime_arn": "\#(Self.arn("loadtest"))", "payload": {"chunks": 30, "chunkBytes": 3, "style": "\#(style)"}}"#
+            )
+            result.checkInvariants()
+            #expect(result.types.filter { $0 == "chunk" }.count == 30)
+            let expected = (0..<30).map { String(repeating: String(UnicodeScalar(UInt8(ascii: "a") + UInt8($0 % 26))), count: 3) }.joined()
+            #expect(result.last?["final_content"] == .string(expected))
+            let refused = try await service.stream(#"{"agent_runtime_arn": "\#(Self.arn("loadtest"))", "payload": {"chunks": -1}}"#)
+            #expect(refused.last?["error_code"] == "invalid_upstream_request")
+        }
+    }
+
     @Test("in debug mode a tool call is a trace line, and the formats carry the same text")
     func formats() async throws {
         try await withService(environment: ["DEBUG_MODE": "true"]) { service in

@@ -42,6 +42,41 @@ enum LoadAgent {
     }
 }
 
+extension LoadAgent {
+    /// The AgentCore Runtime `loadtest`, whose payload chooses its answer as `LOADTEST`'s session
+    /// attributes do (`chunks`, `chunkBytes`, `delayMs`, numbers or strings), as Server-Sent
+    /// Events: a string event per chunk, or with `"style": "strands"` the two events Strands
+    /// sends for each (the raw model event and the callback event with the text in `data`).
+    static let runtimeName = "loadtest"
+
+    static func runtimeSteps(for payload: JSONValue?) -> Result<[RuntimeScenario.Step], LoadAgentError> {
+        var attributes: [String: String] = [:]
+        for name in ["chunks", "chunkBytes", "delayMs"] {
+            switch payload?[name] {
+            case .number(let number)?: attributes[name] = String(Int(number))
+            case .string(let text)?: attributes[name] = text
+            default: break
+            }
+        }
+        let strands = payload?["style"] == "strands"
+        return Self.steps(for: attributes).map { steps in
+            steps.flatMap { step -> [RuntimeScenario.Step] in
+                switch step {
+                case .chunk(let bytes, _):
+                    let text = String(decoding: bytes, as: UTF8.self)
+                    guard strands else { return [.data(.string(text))] }
+                    return [
+                        .data(["event": ["contentBlockDelta": ["delta": ["text": .string(text)], "contentBlockIndex": .number(0)]]]),
+                        .data(["data": .string(text), "delta": ["text": .string(text)], "event_loop_cycle_id": "load"]),
+                    ]
+                case .delay(let milliseconds): return [.delay(milliseconds: milliseconds)]
+                default: return []
+                }
+            }
+        }
+    }
+}
+
 /// Session attributes that do not describe a load answer.
 struct LoadAgentError: Error {
     var message: String

@@ -41,7 +41,17 @@ struct InvokeAgentRuntimeRoute: Sendable {
             throw AWSErrorResponse(Self.validation, "1 validation error detected: \(problem)")
         }
         let name = Self.runtimeName(of: arn)
-        guard let runtime = self.fixtures.runtime(named: name) else {
+        let payload = try? JSONDecoder().decode(JSONValue.self, from: Data(buffer: body))
+        let runtime: RuntimeScenario
+        if name == LoadAgent.runtimeName {
+            switch LoadAgent.runtimeSteps(for: payload) {
+            case .success(let steps): runtime = RuntimeScenario(steps: steps)
+            case .failure(let error):
+                throw AWSErrorResponse(Self.validation, error.message.replacingOccurrences(of: "sessionAttributes", with: "payload"))
+            }
+        } else if let scripted = self.fixtures.runtime(named: name) {
+            runtime = scripted
+        } else {
             throw AWSErrorResponse(AgentCoreException.resourceNotFound, "No agent runtime found for \(arn).")
         }
         self.state.record(
@@ -51,7 +61,7 @@ struct InvokeAgentRuntimeRoute: Sendable {
                 sessionId: sessionId,
                 agentRuntimeArn: arn,
                 runtimeUserId: request.headers[HTTPField.Name(AgentRuntimeTarget.userHeader)!],
-                payload: try? JSONDecoder().decode(JSONValue.self, from: Data(buffer: body))
+                payload: payload
             )
         )
         if let failure = runtime.httpError, self.state.isAmongFirstCalls(of: "runtime " + name, times: failure.times) {
