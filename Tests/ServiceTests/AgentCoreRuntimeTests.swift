@@ -1,5 +1,6 @@
 import AWSAccess
 import AsyncHTTPClient
+import Authentication
 import BedrockAgentCore
 import BedrockAgentRuntime
 import Foundation
@@ -174,6 +175,32 @@ struct AgentCoreRuntimeTests {
             #expect(sessions[0] == "session-" + Hashing.hex(Hashing.sha256(Array("s-1".utf8))))
             #expect(sessions[2] == long)
         }
+    }
+
+    @Test("with a principal, the runtime session is the principal's own: stable, and another's differs; its agents apply")
+    func principalSessions() throws {
+        let configuration = try ServiceConfiguration(environment: ["AWS_EC2_METADATA_DISABLED": "true"], homeDirectory: nil)
+        func request(_ principal: Principal) throws -> StreamRequest {
+            try StreamRequest(
+                parsing: ByteBuffer(string: Self.body("plain_stream", #", "session_id": "s-1""#)),
+                configuration: configuration,
+                principal: principal
+            )
+        }
+        let alice = try request(Principal(kind: .apiKey, id: "alice"))
+        let again = try request(Principal(kind: .apiKey, id: "alice"))
+        let bob = try request(Principal(kind: .apiKey, id: "bob"))
+        let anonymous = try StreamRequest(
+            parsing: ByteBuffer(string: Self.body("plain_stream", #", "session_id": "s-1""#)),
+            configuration: configuration
+        )
+        #expect(alice.runtime?.sessionId == again.runtime?.sessionId)
+        #expect(alice.runtime?.sessionId != bob.runtime?.sessionId)
+        #expect(alice.runtime?.sessionId != anonymous.runtime?.sessionId)
+        #expect(alice.runtime.map { AgentCoreIdentifier.runtimeSessionId.violation(in: $0.sessionId) == nil } == true)
+        #expect(alice.target.sessionId == "s-1", "the client keeps seeing its own")
+        let limited = Principal(kind: .apiKey, id: "carol", agents: ["HELLO"])
+        #expect(throws: APIError.self) { try request(limited) }
     }
 
     @Test("AGENTCORE_RUNTIMES names runtimes for frontends; a body's qualifier and payload go as given")

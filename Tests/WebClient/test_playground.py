@@ -75,8 +75,10 @@ def test_the_answer_grows_as_it_streams(browser, service):
     while time.monotonic() < deadline:
         turns = browser.find_elements(By.CSS_SELECTOR, "#conversation .turn.agent")
         if turns:
-            text = browser.execute_script("return arguments[0].querySelector('.answer-text').textContent", turns[-1])
-            busy = browser.execute_script("return arguments[0].querySelector('.answer-text').getAttribute('aria-busy')", turns[-1])
+            # Text and state read together: the answer may end between two separate reads.
+            text, busy = browser.execute_script(
+                "const answer = arguments[0].querySelector('.answer-text');"
+                "return [answer.textContent, answer.getAttribute('aria-busy')];", turns[-1])
             seen.append(text)
             if busy == "false":
                 break
