@@ -23,7 +23,7 @@ extension AgentEvent {
         case .string(let text):
             self = .chunk(bytes: Array(text.utf8), citations: nil)
         case .object(let members):
-            if let error = members["error"] {
+            if let error = members["error"], error != .null {
                 throw StreamFailure.agentError(error, type: members["error_type"])
             }
             if case .string(let text)? = members["data"] {

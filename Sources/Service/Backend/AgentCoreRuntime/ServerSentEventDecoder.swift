@@ -40,10 +40,11 @@ struct ServerSentEventDecoder: NIOSingleStepByteToMessageDecoder {
     /// The next complete line (without its end), or `nil` until one has arrived. At the end of the
     /// body, what is left is a line.
     private mutating func nextLine(_ buffer: inout ByteBuffer, atEnd: Bool) throws -> ByteBuffer? {
-        if self.afterCarriageReturn, buffer.readableBytesView.first == UInt8(ascii: "\n") {
-            buffer.moveReaderIndex(forwardBy: 1)
+        // Decided once the next byte is there: a `\n` right after a `\r` ends no second line.
+        if self.afterCarriageReturn, let first = buffer.readableBytesView.first {
+            if first == UInt8(ascii: "\n") { buffer.moveReaderIndex(forwardBy: 1) }
+            self.afterCarriageReturn = false
         }
-        self.afterCarriageReturn = false
         let view = buffer.readableBytesView
         guard let end = view.firstIndex(where: { $0 == UInt8(ascii: "\n") || $0 == UInt8(ascii: "\r") }) else {
             guard buffer.readableBytes + self.data.readableBytes <= Self.maximumEventBytes else { throw EventTooLarge() }
