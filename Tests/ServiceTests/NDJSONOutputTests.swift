@@ -79,7 +79,20 @@ struct NDJSONOutputTests {
 
     @Test("completion and error are the terminal lines: done")
     func terminal() throws {
-        let completion = try self.line { $0.completion(escapedFinalContent: self.escaped("Hi / there"), sessionId: "s-1", chunks: 2, into: &$1) }
+        let completion = try self.line {
+            $0.completion(escapedFinalContent: self.escaped("Hi / there"), sessionId: "s-1", chunks: 2, usage: TokenUsage(), into: &$1)
+        }
+        #expect(completion["usage"] == nil, "no usage when the agent reported none")
+        let metered = try self.line {
+            $0.completion(
+                escapedFinalContent: self.escaped("Hi"),
+                sessionId: "s-1",
+                chunks: 1,
+                usage: TokenUsage(inputTokens: 12, outputTokens: 3, modelInvocations: 2),
+                into: &$1
+            )
+        }
+        #expect(metered["usage"] == ["input_tokens": .number(12), "output_tokens": .number(3), "model_invocations": .number(2)])
         #expect(completion["type"] == .string("completion"))
         #expect(completion["final_content"] == .string("Hi / there"))
         #expect(completion["session_id"] == .string("s-1"))

@@ -155,7 +155,7 @@ struct StreamContractTests {
             from: Data(contentsOf: fixturesFolder.appendingPathComponent("captures/\(agent).json"))
         )
         try await withService(environment: ["DEBUG_MODE": "true"]) { service in
-            let result = try await service.stream(agent: agent)
+            let result = try await service.stream(agent: agent, extra: #", "enable_trace": true"#)
             result.checkInvariants()
             #expect(result.last?["final_content"] == .string(summary.final_text))
             #expect(result.last?["chunks"] == .number(Double(summary.events["chunk"] ?? 0)))

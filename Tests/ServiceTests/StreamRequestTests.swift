@@ -63,10 +63,16 @@ struct StreamRequestTests {
         #expect(request.streamFinalResponse)
         let body = try StrictJSONParser.parse(request.upstreamBody.readableBytesView)
         #expect(body["inputText"] == .string("Hello"))
-        #expect(body["enableTrace"] == nil, "traces are asked for only in debug mode")
+        #expect(body["enableTrace"] == .bool(true), "USAGE_METERING (on by default) asks for traces on every call")
         #expect(body["sessionState"]?["sessionAttributes"] == .object(["tier": .string("gold")]))
         #expect(body["streamingConfigurations"]?["streamFinalResponse"] == .bool(true))
-        var debug = try Self.configuration.get()
+        var unmetered = try Self.configuration.get()
+        unmetered.usageMetering = false
+        let plain = try StrictJSONParser.parse(
+            try self.parse(#"{"input_text": "Hello", "agent_id": "HELLO", "enable_trace": true}"#, unmetered).upstreamBody.readableBytesView
+        )
+        #expect(plain["enableTrace"] == nil, "without metering, traces are asked for only in debug mode")
+        var debug = unmetered
         debug.debugMode = true
         let traced = try StrictJSONParser.parse(
             try self.parse(#"{"input_text": "Hello", "agent_id": "HELLO", "enable_trace": true}"#, debug).upstreamBody.readableBytesView

@@ -12,5 +12,7 @@ enum AgentEvent: Sendable {
     case returnControl(InvokeAgentEvent.ReturnControl)
     case files([InvokeAgentEvent.OutputFile])
     /// An event type this service does not know; skipped, so new Bedrock events do not break streams.
+    /// Token usage a backend reports outside traces (an AgentCore Strands agent's `metadata`).
+    case usage(TokenUsage)
     case unknown(eventType: String)
 }

@@ -137,6 +137,7 @@ struct StreamRoute: Sendable {
             backend: self.backend,
             maxAttempts: self.configuration.upstreamMaxAttempts,
             debug: self.configuration.debug,
+            metersUsage: self.configuration.usageMetering,
             controller: controller,
             invocations: self.invocations,
             eventLoop: context.channel.eventLoop,
@@ -185,6 +186,7 @@ struct StreamRoute: Sendable {
             metrics.timeToFirstChunk.record(firstChunk)
         }
         metrics.chunks.increment(by: Int64(summary.chunks))
+        metrics.countUsage(summary.usage)
         var metadata: Logger.Metadata = [
             "chunks": .stringConvertible(summary.chunks),
             "content_length": .stringConvertible(summary.contentLength),
@@ -193,6 +195,11 @@ struct StreamRoute: Sendable {
         ]
         if let firstChunk = summary.timeToFirstChunk {
             metadata["time_to_first_chunk_ms"] = .stringConvertible(firstChunk.wholeMilliseconds)
+        }
+        if !summary.usage.isEmpty {
+            metadata["input_tokens"] = .stringConvertible(summary.usage.inputTokens)
+            metadata["output_tokens"] = .stringConvertible(summary.usage.outputTokens)
+            metadata["model_invocations"] = .stringConvertible(summary.usage.modelInvocations)
         }
         if debug.logsConversation {
             metadata["answer"] = .string(stream.answerText)

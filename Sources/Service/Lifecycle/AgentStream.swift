@@ -33,6 +33,8 @@ final class AgentStream: @unchecked Sendable {
         var attempts: Int
         /// The output's format (`ndjson`, `sse`).
         var format: String
+        /// The tokens the answer's model invocations used, as far as the agent reported them.
+        var usage: TokenUsage
     }
 
     private let request: StreamRequest
@@ -43,6 +45,8 @@ final class AgentStream: @unchecked Sendable {
     /// `UPSTREAM_MAX_ATTEMPTS`.
     private let maxAttempts: Int
     private let debug: DebugPolicy
+    /// `USAGE_METERING`: traces are read for their token usage.
+    private let metersUsage: Bool
     private let controller: StreamController
     /// Told what the agent asks for and which results it took (``PendingInvocations``).
     private let invocations: PendingInvocations
@@ -60,6 +64,7 @@ final class AgentStream: @unchecked Sendable {
     /// The whole answer so far, already JSON-escaped: chunk lines copy it instead of escaping it again.
     private var escapedAnswer = ByteBuffer()
     private var chunks = 0
+    private var usage = TokenUsage()
     private var contentLength = 0
     private var forwardedEvents = 0
     private var firstChunkAt: ContinuousClock.Instant?
@@ -77,6 +82,7 @@ final class AgentStream: @unchecked Sendable {
         backend: any AgentBackend,
         maxAttempts: Int,
         debug: DebugPolicy,
+        metersUsage: Bool,
         controller: StreamController,
         invocations: PendingInvocations,
         eventLoop: any EventLoop,
@@ -89,6 +95,7 @@ final class AgentStream: @unchecked Sendable {
         self.backend = backend
         self.maxAttempts = maxAttempts
         self.debug = debug
+        self.metersUsage = metersUsage
         self.controller = controller
         self.invocations = invocations
         self.unconfirmedInvocation = request.invocationId
@@ -115,6 +122,7 @@ final class AgentStream: @unchecked Sendable {
                 escapedFinalContent: self.escapedAnswer,
                 sessionId: self.request.target.sessionId,
                 chunks: self.chunks,
+                usage: self.usage,
                 into: &buffer
             )
         case .failure(let failure) where failure.kind == .clientDisconnected:
@@ -136,7 +144,8 @@ final class AgentStream: @unchecked Sendable {
             timeToFirstChunk: self.firstChunkAt.map { $0 - self.started },
             duration: ContinuousClock.now - self.started,
             attempts: self.attempts,
-            format: self.output.formatName
+            format: self.output.formatName,
+            usage: self.usage
         )
     }
 
@@ -335,8 +344,13 @@ final class AgentStream: @unchecked Sendable {
                 self.firstChunkAt = .now
             }
         case .trace(let payload):
-            guard self.debug.forwardsTraces else { return }
+            if self.metersUsage { self.usage.add(tracePayload: payload) }
+            // With metering, Bedrock sends traces on every call; the client gets those it asked for, in debug mode.
+            guard self.debug.forwardsTraces && self.request.enableTrace else { return }
             self.output.trace(payload, into: &buffer)
+        case .usage(let reported):
+            if self.metersUsage { self.usage.add(reported) }
+            return
         case .returnControl(let control):
             if let invocationId = control.invocationId {
                 let tools = (control.invocationInputs ?? []).map { UIMessageStreamOutput.toolName(of: $0) }

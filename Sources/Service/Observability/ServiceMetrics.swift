@@ -29,6 +29,10 @@ final class ServiceMetrics: Sendable {
     let requestReadTimeouts: Counter
     /// Connections closed because their client read nothing for `IDLE_TIMEOUT_SECONDS`.
     let writeStalls: Counter
+    /// Model invocations whose token usage an answer reported.
+    let modelInvocations: Counter
+    /// Tokens (input and output) per answer that reported usage.
+    let answerTokens: ValueHistogram
 
     /// The counters with a label value, made as each value is first seen, by metric and value.
     private let labelledCounters = Mutex<[CounterKey: Counter]>([:])
@@ -45,6 +49,7 @@ final class ServiceMetrics: Sendable {
         "http_auth_failures_total": "Requests refused for their credentials (none, or not valid), by reason; never by principal.",
         "http_rate_limited_total": "Requests refused with 429 for a principal's limits, by limit.",
         "agent_streams_total": "Streams that ended (well or not), by format.",
+        "agent_tokens_total": "Tokens the answers' model invocations used, by type (input, output).",
     ]
 
     init() {
@@ -90,6 +95,22 @@ final class ServiceMetrics: Sendable {
                 help: "Connections closed because their client read nothing for IDLE_TIMEOUT_SECONDS."
             )
         )
+        self.modelInvocations = registry.makeCounter(
+            descriptor: Self.descriptor("agent_model_invocations_total", help: "Model invocations whose token usage the answers reported.")
+        )
+        self.answerTokens = registry.makeValueHistogram(
+            descriptor: Self.descriptor("agent_answer_tokens", help: "Tokens (input and output) per answer that reported usage."),
+            buckets: [100, 250, 500, 1_000, 2_500, 5_000, 10_000, 25_000, 50_000, 100_000, 250_000, 1_000_000]
+        )
+    }
+
+    /// Counts an answer's token usage (nothing when it reported none).
+    func countUsage(_ usage: TokenUsage) {
+        guard !usage.isEmpty else { return }
+        self.counter("agent_tokens_total", label: "type", value: "input").increment(by: Int64(usage.inputTokens))
+        self.counter("agent_tokens_total", label: "type", value: "output").increment(by: Int64(usage.outputTokens))
+        self.modelInvocations.increment(by: Int64(usage.modelInvocations))
+        self.answerTokens.record(Double(usage.inputTokens + usage.outputTokens))
     }
 
     /// Counts a finished HTTP request by status.

@@ -111,7 +111,7 @@ struct NDJSONOutput: StreamOutput {
     }
 
     /// `{"type":"completion","final_content","session_id","chunks",…,"done":true}`
-    func completion(escapedFinalContent: ByteBuffer, sessionId: String, chunks: Int, into buffer: inout ByteBuffer) {
+    func completion(escapedFinalContent: ByteBuffer, sessionId: String, chunks: Int, usage: TokenUsage, into buffer: inout ByteBuffer) {
         self.begin("completion", into: &buffer)
         buffer.writeStaticString(#"{"type":"completion","final_content":""#)
         buffer.writeImmutableBuffer(escapedFinalContent)
@@ -119,6 +119,10 @@ struct NDJSONOutput: StreamOutput {
         JSONText.writeString(sessionId, to: &buffer)
         buffer.writeStaticString(#","chunks":"#)
         buffer.writeString(String(chunks))
+        if !usage.isEmpty {
+            buffer.writeStaticString(#","usage":"#)
+            usage.writeJSON(to: &buffer)
+        }
         self.end(done: true, into: &buffer)
     }
 

@@ -34,8 +34,9 @@ protocol StreamOutput: Sendable {
     mutating func returnControl(_ control: InvokeAgentEvent.ReturnControl, into buffer: inout ByteBuffer)
     /// Files the agent produced.
     mutating func files(_ files: [InvokeAgentEvent.OutputFile], into buffer: inout ByteBuffer)
-    /// The terminal event of a stream that ended well.
-    mutating func completion(escapedFinalContent: ByteBuffer, sessionId: String, chunks: Int, into buffer: inout ByteBuffer)
+    /// The terminal event of a stream that ended well, with the answer's token usage (empty when
+    /// the agent reported none).
+    mutating func completion(escapedFinalContent: ByteBuffer, sessionId: String, chunks: Int, usage: TokenUsage, into buffer: inout ByteBuffer)
     /// The terminal event of a stream that failed.
     mutating func error(_ failure: StreamFailure, requestId: String, into buffer: inout ByteBuffer)
 }

@@ -130,14 +130,20 @@ struct UIMessageStreamOutput: StreamOutput {
         }
     }
 
-    mutating func completion(escapedFinalContent: ByteBuffer, sessionId: String, chunks: Int, into buffer: inout ByteBuffer) {
+    mutating func completion(escapedFinalContent: ByteBuffer, sessionId: String, chunks: Int, usage: TokenUsage, into buffer: inout ByteBuffer) {
         self.closeText(into: &buffer)
         Self.part(into: &buffer) { $0.writeStaticString(#"{"type":"finish-step"}"#) }
         let reason = self.finishReason
         Self.part(into: &buffer) { json in
             json.writeStaticString(#"{"type":"finish","finishReason":""#)
             json.writeStaticString(reason)
-            json.writeStaticString("\"}")
+            json.writeStaticString("\"")
+            if !usage.isEmpty {
+                json.writeStaticString(#","messageMetadata":{"usage":"#)
+                usage.writeJSON(to: &json)
+                json.writeStaticString("}")
+            }
+            json.writeStaticString("}")
         }
         Self.done(into: &buffer)
     }

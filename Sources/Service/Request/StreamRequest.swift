@@ -32,8 +32,8 @@ struct StreamRequest: Sendable, Equatable {
     var returnControlInvocationResults: [JSONValue]?
     var invocationId: String?
     var streamFinalResponse: Bool
-    /// The body sent upstream: InvokeAgent's, as ``invokeAgentRequest(debug:)`` encodes it under the
-    /// service's debug policy, or the runtime's payload.
+    /// The body sent upstream: InvokeAgent's, as ``invokeAgentRequest(debug:metering:)`` encodes it
+    /// under the service's debug policy and metering, or the runtime's payload.
     var upstreamBody = ByteBuffer()
 
     /// Parses and validates `body`, sent by `principal` (`nil` with `AUTH_MODE=none`).
@@ -134,7 +134,7 @@ struct StreamRequest: Sendable, Equatable {
         // Encoded once, here: what cannot be sent to Bedrock is refused before the stream starts,
         // and every attempt signs the same bytes. The error names no value (they hold the prompt).
         do {
-            let json = try JSONEncoder().encode(self.invokeAgentRequest(debug: configuration.debug))
+            let json = try JSONEncoder().encode(self.invokeAgentRequest(debug: configuration.debug, metering: configuration.usageMetering))
             self.upstreamBody = ByteBuffer(data: json)
         } catch {
             throw .invalidField("the request", "cannot be encoded for Bedrock")
@@ -222,14 +222,15 @@ struct StreamRequest: Sendable, Equatable {
         self.promptSessionAttributes = SessionScope.withoutReserved(self.promptSessionAttributes)
     }
 
-    /// The InvokeAgent body for this request; traces are asked for only when `debug` allows.
-    func invokeAgentRequest(debug: DebugPolicy) -> InvokeAgentRequest {
+    /// The InvokeAgent body for this request; traces are asked for when `metering` reads their
+    /// token usage, or when the client asked for them and `debug` allows.
+    func invokeAgentRequest(debug: DebugPolicy, metering: Bool = false) -> InvokeAgentRequest {
         let hasSessionState =
             self.sessionAttributes != nil || self.promptSessionAttributes != nil
             || self.returnControlInvocationResults != nil
         return InvokeAgentRequest(
             inputText: self.inputText,
-            enableTrace: debug.asksForTraces(clientAsked: self.enableTrace) ? true : nil,
+            enableTrace: metering || debug.asksForTraces(clientAsked: self.enableTrace) ? true : nil,
             endSession: self.endSession,
             memoryId: self.memoryId,
             sessionState: hasSessionState

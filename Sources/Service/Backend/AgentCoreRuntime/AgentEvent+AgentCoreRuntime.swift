@@ -7,8 +7,9 @@ import NIOCore
 /// Strands: a JSON string is text; an object whose `data` is a string is text (Strands' callback
 /// event; its raw model events, `event.contentBlockDelta`, carry the same text again and are
 /// skipped, so nothing is counted twice); an object with `error` is the container's failure
-/// (`error_type` beside it); an object with `current_tool_use` is a tool call, a trace. Any other
-/// object is skipped; data that is not JSON is text.
+/// (`error_type` beside it); an object with `current_tool_use` is a tool call, a trace; Strands'
+/// `event.metadata.usage` is the model invocation's token usage. Any other object is skipped; data
+/// that is not JSON is text.
 extension AgentEvent {
     /// One Server-Sent Event's data.
     init(agentCoreEvent data: ByteBuffer) throws(StreamFailure) {
@@ -30,6 +31,10 @@ extension AgentEvent {
                 self = .chunk(bytes: Array(text.utf8), citations: nil)
             } else if members["current_tool_use"] != nil {
                 self = .trace(data)
+            } else if let reported = members["event"]?["metadata"]?["usage"] {
+                var usage = TokenUsage()
+                usage.add(usage: reported)
+                self = usage.isEmpty ? .unknown(eventType: "event") : .usage(usage)
             } else {
                 self = .unknown(eventType: members.keys.sorted().first ?? "{}")
             }
