@@ -17,11 +17,11 @@ public final class Shared<Value: Sendable>: Sendable {
     public var value: Value { self.withLock { $0 } }
 }
 
-/// Polls `condition` every 10 ms for up to five seconds and says whether it came to hold: for
+/// Polls `condition` every 10 ms for up to `seconds` (five) and says whether it came to hold: for
 /// effects of background work, or on a server's side after the client's call returns; never to
 /// assert on timing. Use it as `#expect(try await eventually { ... }, "what never happened")`.
-public func eventually(_ condition: () async throws -> Bool) async throws -> Bool {
-    for _ in 0..<500 {
+public func eventually(within seconds: Int = 5, _ condition: () async throws -> Bool) async throws -> Bool {
+    for _ in 0..<(seconds * 100) {
         if try await condition() { return true }
         try await Task.sleep(for: .milliseconds(10))
     }

@@ -7,7 +7,7 @@ import NIOCore
 enum AgentEvent: Sendable {
     /// Answer bytes (plain UTF-8, possibly ending mid-character) and any citations.
     case chunk(bytes: [UInt8], citations: [JSONValue]?)
-    /// A trace event's payload, checked to be JSON, forwarded as it came.
+    /// A trace event's payload, as it came; checked to be JSON before it is forwarded.
     case trace(ByteBuffer)
     case returnControl(InvokeAgentEvent.ReturnControl)
     case files([InvokeAgentEvent.OutputFile])

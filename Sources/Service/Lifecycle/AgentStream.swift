@@ -3,6 +3,7 @@ import Foundation
 import Hummingbird
 import Logging
 import NIOCore
+import NIOFoundationCompat
 import Prometheus
 
 /// One streamed answer, from the `start` line to exactly one terminal line.
@@ -347,6 +348,11 @@ final class AgentStream: @unchecked Sendable {
             if self.metersUsage { self.usage.add(tracePayload: payload) }
             // With metering, Bedrock sends traces on every call; the client gets those it asked for, in debug mode.
             guard self.debug.forwardsTraces && self.request.enableTrace else { return }
+            // It goes into a line as it is: it must be JSON.
+            guard (try? JSONSerialization.jsonObject(with: Data(buffer: payload, byteTransferStrategy: .noCopy))) != nil else {
+                self.logger.warning("Skipping a trace that is not JSON", metadata: ["bytes": .stringConvertible(payload.readableBytes)])
+                return
+            }
             self.output.trace(payload, into: &buffer)
         case .usage(let reported):
             if self.metersUsage { self.usage.add(reported) }

@@ -20,9 +20,8 @@ extension AgentEvent {
         case .event(type: "chunk"):
             self = try Self.chunk(message.payload)
         case .event(type: "trace"):
-            guard (try? JSONSerialization.jsonObject(with: Data(buffer: message.payload))) != nil else {
-                throw StreamFailure.malformedEvent("a trace payload is not JSON")
-            }
+            // Not parsed here: with USAGE_METERING every call carries traces, most of which only
+            // pass by (``TokenUsage`` reads the few with usage; a forwarded one is checked then).
             self = .trace(message.payload)
         case .event(type: "returnControl"):
             self = .returnControl(try Self.decode(InvokeAgentEvent.ReturnControl.self, message.payload, "returnControl"))
