@@ -21,7 +21,7 @@ struct TokenUsage: Sendable, Equatable {
     /// Adds the usage a trace event's payload reports. Most trace events carry none, and a
     /// payload without `"inputTokens"` in it is not parsed at all.
     mutating func add(tracePayload payload: ByteBuffer) {
-        guard Self.contains(payload, Self.marker) else { return }
+        guard payload.readableBytesView.firstRange(of: Self.marker) != nil else { return }
         guard let trace = try? payload.withUnsafeReadableBytes({ bytes throws(StrictJSONParser.Error) in try StrictJSONParser.parse(bytes) })
         else { return }
         for step in Self.steps {
@@ -54,18 +54,5 @@ struct TokenUsage: Sendable, Equatable {
         buffer.writeStaticString(#","model_invocations":"#)
         buffer.writeString(String(self.modelInvocations))
         buffer.writeStaticString("}")
-    }
-
-    private static func contains(_ buffer: ByteBuffer, _ needle: [UInt8]) -> Bool {
-        let view = buffer.readableBytesView
-        guard view.count >= needle.count, let first = needle.first else { return false }
-        var index = view.startIndex
-        let last = view.endIndex - needle.count
-        while index <= last {
-            guard let found = view[index...last].firstIndex(of: first) else { return false }
-            if view[found..<(found + needle.count)].elementsEqual(needle) { return true }
-            index = found + 1
-        }
-        return false
     }
 }

@@ -18,6 +18,9 @@ struct ServerSentEventDecoder: NIOSingleStepByteToMessageDecoder {
     private var hasData = false
     /// The previous line ended with `\r`: a `\n` that follows belongs to it.
     private var afterCarriageReturn = false
+    /// Readable bytes already searched for a line end: a line that arrives in many reads is
+    /// searched once, not once per read.
+    private var searched = 0
 
     struct EventTooLarge: Error, CustomStringConvertible {
         var description: String { "an event of the answer is larger than \(ServerSentEventDecoder.maximumEventBytes) bytes" }
@@ -46,11 +49,15 @@ struct ServerSentEventDecoder: NIOSingleStepByteToMessageDecoder {
             self.afterCarriageReturn = false
         }
         let view = buffer.readableBytesView
-        guard let end = view.firstIndex(where: { $0 == UInt8(ascii: "\n") || $0 == UInt8(ascii: "\r") }) else {
+        let from = view.index(view.startIndex, offsetBy: min(self.searched, view.count))
+        guard let end = view[from...].firstIndex(where: { $0 == UInt8(ascii: "\n") || $0 == UInt8(ascii: "\r") }) else {
             guard buffer.readableBytes + self.data.readableBytes <= Self.maximumEventBytes else { throw EventTooLarge() }
+            self.searched = view.count
             guard atEnd, buffer.readableBytes > 0 else { return nil }
+            self.searched = 0
             return buffer.readSlice(length: buffer.readableBytes)
         }
+        self.searched = 0
         let length = end - view.startIndex
         let line = buffer.readSlice(length: length)!
         self.afterCarriageReturn = buffer.readInteger(as: UInt8.self) == UInt8(ascii: "\r")
