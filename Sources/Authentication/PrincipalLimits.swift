@@ -1,30 +1,67 @@
 import Synchronization
 
 /// Per-principal limits of one task: `PRINCIPAL_REQUESTS_PER_MINUTE` as a token bucket (a full
-/// minute's worth may come at once, then the rate), and `PRINCIPAL_MAX_STREAMS` streams at once.
-/// Principals are counted by ``Principal/scopedId``. State for a principal that is idle with a
-/// full bucket is dropped when the table grows, so memory follows the active principals.
+/// minute's worth may come at once, then the rate), `PRINCIPAL_MAX_STREAMS` streams at once, and
+/// an optional `PRINCIPAL_TOKENS_PER_HOUR` budget of model tokens (input and output), also a
+/// bucket: a full hour's worth, refilled continuously, charged with each answer's usage when the
+/// answer ends. A new stream is refused while the budget is spent (zero or below: a stream that
+/// was admitted with budget left is never cut off, so the last answer may overdraw it).
+///
+/// Principals are counted by ``Principal/scopedId``. State for a principal that is idle with full
+/// buckets is dropped when the table grows, so memory follows the active principals.
 public final class PrincipalLimits: Sendable {
     /// A stream counted against its principal until the slot is released (or deinitialised).
     public final class Slot: Sendable {
-        private let release: @Sendable () -> Void
-        public init(release: @escaping @Sendable () -> Void) { self.release = release }
+        private let limits: PrincipalLimits
+        private let key: String
+        private let released = Atomic<Bool>(false)
+
+        fileprivate init(limits: PrincipalLimits, key: String) {
+            self.limits = limits
+            self.key = key
+        }
+
+        /// Charges the principal's token budget with an answer's tokens (no-op without a budget).
+        public func spend(tokens: Int) {
+            self.limits.spend(tokens: tokens, key: self.key)
+        }
+
+        /// Ends the stream's count; later calls (and the deinitialiser) do nothing.
+        public func release() {
+            guard !self.released.exchange(true, ordering: .relaxed) else { return }
+            self.limits.entries.withLock { entries in entries[self.key]?.streams -= 1 }
+        }
+
         deinit { self.release() }
     }
 
-    /// A refusal: the client may retry after this many seconds.
+    /// A refusal: which limit, and when the client may retry.
     public struct Refusal: Error, Equatable {
+        public enum Limit: String, Sendable {
+            case requests, streams, tokens
+        }
+
+        public var limit: Limit
         public var retryAfterSeconds: Int
+
+        public init(limit: Limit, retryAfterSeconds: Int) {
+            self.limit = limit
+            self.retryAfterSeconds = retryAfterSeconds
+        }
     }
 
     private struct Entry {
-        public var tokens: Double
-        public var updated: ContinuousClock.Instant
-        public var streams = 0
+        var requests: Double
+        /// Tokens left of the hourly budget; negative when the last answer overdrew it.
+        var tokens: Double
+        var updated: ContinuousClock.Instant
+        var streams = 0
     }
 
     public let maxStreams: Int
     public let requestsPerMinute: Int
+    /// `nil`: no token budget.
+    public let tokensPerHour: Int?
     /// Entries kept before idle ones are pruned.
     public let pruneThreshold: Int
     private let entries = Mutex<[String: Entry]>([:])
@@ -36,53 +73,51 @@ public final class PrincipalLimits: Sendable {
     public init(
         maxStreams: Int,
         requestsPerMinute: Int,
+        tokensPerHour: Int? = nil,
         pruneThreshold: Int = 10_000,
         now: @escaping @Sendable () -> ContinuousClock.Instant = { .now }
     ) {
         self.maxStreams = maxStreams
         self.requestsPerMinute = requestsPerMinute
+        self.tokensPerHour = tokensPerHour
         self.pruneThreshold = pruneThreshold
         self.now = now
     }
 
-    private var refillPerSecond: Double { Double(self.requestsPerMinute) / 60 }
+    private var requestCapacity: Double { Double(self.requestsPerMinute) }
+    private var requestsPerSecond: Double { Double(self.requestsPerMinute) / 60 }
+    private var tokenCapacity: Double { Double(self.tokensPerHour ?? 0) }
+    private var tokensPerSecond: Double { Double(self.tokensPerHour ?? 0) / 3_600 }
 
     /// Takes one request from the principal's bucket, or says how long until one is there.
     public func admitRequest(_ principal: Principal) throws(Refusal) {
         let now = self.now()
-        let capacity = Double(self.requestsPerMinute)
-        let rate = self.refillPerSecond
-        let wait: Double? = self.entries.withLock { entries in
-            if entries.count >= self.pruneThreshold, entries[principal.scopedId] == nil, self.mayPrune(now) {
-                Self.prune(&entries, now: now, capacity: capacity, rate: rate)
-            }
-            var entry = entries[principal.scopedId] ?? Entry(tokens: capacity, updated: now)
-            entry.tokens = Self.refilled(entry, now: now, capacity: capacity, rate: rate)
-            entry.updated = now
-            defer { entries[principal.scopedId] = entry }
-            guard entry.tokens >= 1 else { return (1 - entry.tokens) / rate }
-            entry.tokens -= 1
+        let wait: Double? = self.withEntry(principal.scopedId, now: now) { entry in
+            guard entry.requests >= 1 else { return (1 - entry.requests) / self.requestsPerSecond }
+            entry.requests -= 1
             return nil
         }
         if let wait {
-            throw Refusal(retryAfterSeconds: max(1, Int(wait.rounded(.up))))
+            throw Refusal(limit: .requests, retryAfterSeconds: Self.seconds(wait))
         }
     }
 
-    /// Counts a stream against the principal, or refuses when it already has ``maxStreams``.
+    /// Counts a stream against the principal, or refuses when it already has ``maxStreams`` or
+    /// its token budget is spent.
     public func openStream(_ principal: Principal) throws(Refusal) -> Slot {
         let key = principal.scopedId
-        let admitted = self.entries.withLock { entries in
-            var entry = entries[key] ?? Entry(tokens: Double(self.requestsPerMinute), updated: self.now())
-            guard entry.streams < self.maxStreams else { return false }
+        let refusal: Refusal? = self.withEntry(key, now: self.now()) { entry in
+            if self.tokensPerHour != nil, entry.tokens <= 0 {
+                // Until the budget is above zero again: the first token back admits a stream.
+                let wait = (-entry.tokens + 1) / self.tokensPerSecond
+                return Refusal(limit: .tokens, retryAfterSeconds: Self.seconds(wait))
+            }
+            guard entry.streams < self.maxStreams else { return Refusal(limit: .streams, retryAfterSeconds: 1) }
             entry.streams += 1
-            entries[key] = entry
-            return true
+            return nil
         }
-        guard admitted else { throw Refusal(retryAfterSeconds: 1) }
-        return Slot { [weak self] in
-            self?.entries.withLock { entries in entries[key]?.streams -= 1 }
-        }
+        if let refusal { throw refusal }
+        return Slot(limits: self, key: key)
     }
 
     /// The principal's streams now, for tests.
@@ -90,12 +125,45 @@ public final class PrincipalLimits: Sendable {
         self.entries.withLock { $0[principal.scopedId]?.streams ?? 0 }
     }
 
+    /// The principal's token budget left now (negative when overdrawn); `nil` without a budget.
+    public func tokensLeft(of principal: Principal) -> Double? {
+        guard self.tokensPerHour != nil else { return nil }
+        return self.withEntry(principal.scopedId, now: self.now()) { $0.tokens }
+    }
+
     public var trackedPrincipals: Int { self.entries.withLock { $0.count } }
 
-    private static func refilled(_ entry: Entry, now: ContinuousClock.Instant, capacity: Double, rate: Double) -> Double {
+    private func spend(tokens: Int, key: String) {
+        guard self.tokensPerHour != nil, tokens > 0 else { return }
+        self.withEntry(key, now: self.now()) { entry in entry.tokens -= Double(tokens) }
+    }
+
+    /// Runs `body` on the principal's entry, refilled up to `now` (a new one starts full), under
+    /// the lock; prunes idle entries first when the table is past its threshold.
+    private func withEntry<T>(_ key: String, now: ContinuousClock.Instant, _ body: (inout Entry) -> T) -> T {
+        self.entries.withLock { entries in
+            if entries.count >= self.pruneThreshold, entries[key] == nil, self.mayPrune(now) {
+                entries = entries.filter { _, entry in entry.streams > 0 || !self.isFull(self.refilled(entry, now: now)) }
+            }
+            var entry = self.refilled(entries[key] ?? Entry(requests: self.requestCapacity, tokens: self.tokenCapacity, updated: now), now: now)
+            defer { entries[key] = entry }
+            return body(&entry)
+        }
+    }
+
+    private func refilled(_ entry: Entry, now: ContinuousClock.Instant) -> Entry {
         let elapsed = now - entry.updated
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-        return min(capacity, entry.tokens + max(0, seconds) * rate)
+        let seconds = max(0, Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+        var entry = entry
+        entry.requests = min(self.requestCapacity, entry.requests + seconds * self.requestsPerSecond)
+        entry.tokens = min(self.tokenCapacity, entry.tokens + seconds * self.tokensPerSecond)
+        entry.updated = max(entry.updated, now)
+        return entry
+    }
+
+    /// An entry as a new principal's: it can be forgotten.
+    private func isFull(_ entry: Entry) -> Bool {
+        entry.requests >= self.requestCapacity && entry.tokens >= self.tokenCapacity
     }
 
     private func mayPrune(_ now: ContinuousClock.Instant) -> Bool {
@@ -106,10 +174,7 @@ public final class PrincipalLimits: Sendable {
         }
     }
 
-    /// Drops the principals with no stream whose bucket has filled up again: they are as if new.
-    private static func prune(_ entries: inout [String: Entry], now: ContinuousClock.Instant, capacity: Double, rate: Double) {
-        entries = entries.filter { _, entry in
-            entry.streams > 0 || Self.refilled(entry, now: now, capacity: capacity, rate: rate) < capacity
-        }
+    private static func seconds(_ wait: Double) -> Int {
+        max(1, Int(min(wait, 86_400).rounded(.up)))
     }
 }

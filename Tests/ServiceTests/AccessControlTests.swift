@@ -36,6 +36,7 @@ struct AuthConfigurationTests {
         #expect(auth.modeName == "none")
         #expect(auth.principalMaxStreams == 10)
         #expect(auth.principalRequestsPerMinute == 120)
+        #expect(auth.principalTokensPerHour == nil)
     }
 
     @Test("both methods, the JWT settings read and normalised")
@@ -44,7 +45,7 @@ struct AuthConfigurationTests {
             "AUTH_MODE": "jwt, API_KEY", "API_KEYS_FILE": "/run/keys.json",
             "JWT_ISSUER": "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_abc", "JWT_AUDIENCE": "client1, client2",
             "JWT_LEEWAY_SECONDS": "5", "JWT_FORWARD_CLAIMS": "email,cognito:groups,email",
-            "PRINCIPAL_MAX_STREAMS": "3", "PRINCIPAL_REQUESTS_PER_MINUTE": "30",
+            "PRINCIPAL_MAX_STREAMS": "3", "PRINCIPAL_REQUESTS_PER_MINUTE": "30", "PRINCIPAL_TOKENS_PER_HOUR": "100000",
         ])
         #expect(auth.methods == [.apiKey, .jwt])
         #expect(auth.modeName == "api_key,jwt")
@@ -55,6 +56,7 @@ struct AuthConfigurationTests {
         #expect(auth.jwt?.discoveryURL == "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_abc/.well-known/openid-configuration")
         #expect(auth.principalMaxStreams == 3)
         #expect(auth.principalRequestsPerMinute == 30)
+        #expect(auth.principalTokensPerHour == 100_000)
     }
 
     @Test(
@@ -75,6 +77,13 @@ struct AuthConfigurationTests {
             (["AUTH_MODE": "api_key", "API_KEYS_FILE": "/k", "JWT_ISSUER": "https://i.example.com"], "JWT_ISSUER"),
             (["PRINCIPAL_MAX_STREAMS": "0"], "PRINCIPAL_MAX_STREAMS"),
             (["PRINCIPAL_REQUESTS_PER_MINUTE": "many"], "PRINCIPAL_REQUESTS_PER_MINUTE"),
+            (["PRINCIPAL_TOKENS_PER_HOUR": "1000"], "PRINCIPAL_TOKENS_PER_HOUR"),
+            (["AUTH_MODE": "api_key", "API_KEYS_FILE": "/k", "PRINCIPAL_TOKENS_PER_HOUR": "0"], "PRINCIPAL_TOKENS_PER_HOUR"),
+            (["AUTH_MODE": "api_key", "API_KEYS_FILE": "/k", "PRINCIPAL_TOKENS_PER_HOUR": "1e6"], "PRINCIPAL_TOKENS_PER_HOUR"),
+            (
+                ["AUTH_MODE": "api_key", "API_KEYS_FILE": "/k", "PRINCIPAL_TOKENS_PER_HOUR": "1000", "USAGE_METERING": "false"],
+                "PRINCIPAL_TOKENS_PER_HOUR"
+            ),
         ]
     )
     func invalid(variables: [String: String], variable: String) {
@@ -190,7 +199,7 @@ struct PrincipalLimitsTests {
         let clock = Shared(ContinuousClock.now)
         let limits = PrincipalLimits(maxStreams: 10, requestsPerMinute: 60, now: { clock.value })
         for _ in 0..<60 { try limits.admitRequest(self.alice) }
-        #expect(throws: PrincipalLimits.Refusal(retryAfterSeconds: 1)) { try limits.admitRequest(self.alice) }
+        #expect(throws: PrincipalLimits.Refusal(limit: .requests, retryAfterSeconds: 1)) { try limits.admitRequest(self.alice) }
         // Another principal (an api_key and a jwt principal of the same id are two) is not affected.
         try limits.admitRequest(self.bob)
         clock.withLock { $0 += .milliseconds(1_500) }
@@ -204,7 +213,7 @@ struct PrincipalLimitsTests {
         let limits = PrincipalLimits(maxStreams: 10, requestsPerMinute: 2, now: { clock.value })
         try limits.admitRequest(self.alice)
         try limits.admitRequest(self.alice)
-        #expect(throws: PrincipalLimits.Refusal(retryAfterSeconds: 30)) { try limits.admitRequest(self.alice) }
+        #expect(throws: PrincipalLimits.Refusal(limit: .requests, retryAfterSeconds: 30)) { try limits.admitRequest(self.alice) }
     }
 
     @Test("streams are counted until their slot is released")
@@ -212,13 +221,53 @@ struct PrincipalLimitsTests {
         let limits = PrincipalLimits(maxStreams: 2, requestsPerMinute: 100)
         var first: PrincipalLimits.Slot? = try limits.openStream(self.alice)
         let second = try limits.openStream(self.alice)
-        #expect(throws: PrincipalLimits.Refusal.self) { try limits.openStream(self.alice) }
+        #expect(throws: PrincipalLimits.Refusal(limit: .streams, retryAfterSeconds: 1)) { try limits.openStream(self.alice) }
         _ = try limits.openStream(self.bob)
         #expect(limits.streams(of: self.alice) == 2)
         first = nil
         #expect(limits.streams(of: self.alice) == 1)
         _ = try limits.openStream(self.alice)
         withExtendedLifetime((first, second)) {}
+    }
+
+    @Test("a token budget admits streams while above zero, is charged when answers end, and refills by the hour")
+    func tokenBudget() throws {
+        let clock = Shared(ContinuousClock.now)
+        let limits = PrincipalLimits(maxStreams: 10, requestsPerMinute: 60, tokensPerHour: 3_600, now: { clock.value })
+        #expect(limits.tokensLeft(of: self.alice) == 3_600)
+        // Two streams admitted with budget left; the last answer may overdraw it.
+        let first = try limits.openStream(self.alice)
+        let second = try limits.openStream(self.alice)
+        first.spend(tokens: 3_000)
+        second.spend(tokens: 700)
+        #expect(limits.tokensLeft(of: self.alice) == -100)
+        // One token a second comes back: 101 s until the balance is above zero.
+        #expect(throws: PrincipalLimits.Refusal(limit: .tokens, retryAfterSeconds: 101)) { try limits.openStream(self.alice) }
+        // The refusal counts no stream, and another principal has its own budget.
+        first.release()
+        second.release()
+        #expect(limits.streams(of: self.alice) == 0)
+        _ = try limits.openStream(self.bob)
+        clock.withLock { $0 += .seconds(100) }
+        #expect(throws: PrincipalLimits.Refusal.self) { try limits.openStream(self.alice) }
+        clock.withLock { $0 += .seconds(2) }
+        let third = try limits.openStream(self.alice)
+        // A release is counted once, however often it is asked for.
+        third.release()
+        third.release()
+        #expect(limits.streams(of: self.alice) == 0)
+        clock.withLock { $0 += .seconds(7_200) }
+        #expect(limits.tokensLeft(of: self.alice) == 3_600)
+    }
+
+    @Test("without a budget, spending does nothing")
+    func noBudget() throws {
+        let limits = PrincipalLimits(maxStreams: 1, requestsPerMinute: 60)
+        let slot = try limits.openStream(self.alice)
+        slot.spend(tokens: 1_000_000)
+        #expect(limits.tokensLeft(of: self.alice) == nil)
+        slot.release()
+        _ = try limits.openStream(self.alice)
     }
 
     @Test("idle principals whose bucket refilled are forgotten when the table grows")
@@ -358,6 +407,33 @@ struct AccessControlServiceTests {
             #expect(lines.contains { $0.contains("Agent invocation completed") && $0.contains(#""principal_id": "alice""#) })
             let signature = String(token.split(separator: ".").last ?? "")
             #expect(!lines.contains { $0.contains(signature) })
+        }
+    }
+
+    @Test("a principal's spent token budget refuses its next stream with 429 token_budget_exhausted, not another's")
+    func tokenBudget() async throws {
+        var environment = Self.jwtEnvironment
+        environment["ALLOWED_AGENT_IDS"] = "USAGE,HELLO"
+        environment["PRINCIPAL_TOKENS_PER_HOUR"] = "300"
+        try await withService(environment: environment) { service in
+            let alice = ("Authorization", "Bearer \(try await Self.token(service, subject: "alice"))")
+            let bob = ("Authorization", "Bearer \(try await Self.token(service, subject: "bob"))")
+            let json = ("Content-Type", "application/json")
+            // USAGE's answer uses 265 + 53 tokens: admitted with 300 left, it overdraws the budget.
+            let first = try await service.stream(#"{"input_text": "Hi", "agent_id": "USAGE"}"#, headers: [json, alice])
+            #expect(first.status == 200)
+            #expect(first.lines.last?["usage"]?["input_tokens"] == .number(265))
+            let refused = try await service.stream(#"{"input_text": "Hi", "agent_id": "HELLO"}"#, headers: [json, alice])
+            #expect(refused.status == 429)
+            #expect(refused.json?["error_code"] == "token_budget_exhausted")
+            // 18 tokens below zero, 300 an hour come back: about 228 s until the next stream.
+            let retryAfter = Int(refused.headers.first(name: "retry-after") ?? "") ?? 0
+            #expect((220...228).contains(retryAfter))
+            #expect(service.mock.statistics.invocations == 1)
+            let other = try await service.stream(#"{"input_text": "Hi", "agent_id": "HELLO"}"#, headers: [json, bob])
+            #expect(other.status == 200)
+            let metrics = try await service.get("/metrics")
+            #expect(metrics.body.contains(#"http_rate_limited_total{limit="tokens"} 1"#))
         }
     }
 

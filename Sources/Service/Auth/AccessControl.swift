@@ -29,7 +29,8 @@ struct AccessControl: Sendable {
         self.jwt = configuration.jwt.map { JWTVerifier.make(settings: $0, httpClient: httpClient, logger: logger) }
         self.limits = PrincipalLimits(
             maxStreams: configuration.principalMaxStreams,
-            requestsPerMinute: configuration.principalRequestsPerMinute
+            requestsPerMinute: configuration.principalRequestsPerMinute,
+            tokensPerHour: configuration.principalTokensPerHour
         )
     }
 

@@ -23,6 +23,10 @@ struct AuthConfiguration: Sendable, Equatable {
     /// `PRINCIPAL_REQUESTS_PER_MINUTE`: one principal's requests, as a token bucket of this size
     /// refilled at this rate.
     var principalRequestsPerMinute = 120
+    /// `PRINCIPAL_TOKENS_PER_HOUR`: one principal's model tokens (input and output) an hour, as a
+    /// bucket of this size refilled at this rate; new streams are refused while it is spent.
+    /// `nil` (unset): no budget.
+    var principalTokensPerHour: Int?
 
     /// `AUTH_MODE` as normalised: `none`, `api_key`, `jwt` or `api_key,jwt`.
     var modeName: String {
@@ -39,8 +43,15 @@ struct AuthConfiguration: Sendable, Equatable {
         self.principalMaxStreams = try reader.integer("PRINCIPAL_MAX_STREAMS", in: 1...1_000_000) ?? self.principalMaxStreams
         self.principalRequestsPerMinute =
             try reader.integer("PRINCIPAL_REQUESTS_PER_MINUTE", in: 1...1_000_000) ?? self.principalRequestsPerMinute
+        self.principalTokensPerHour = try reader.integer("PRINCIPAL_TOKENS_PER_HOUR", in: 1...1_000_000_000_000)
 
         let mode = self.modeName
+        if self.principalTokensPerHour != nil, self.methods.isEmpty {
+            throw ConfigurationError(
+                source: "PRINCIPAL_TOKENS_PER_HOUR",
+                problem: "is set, but AUTH_MODE=none has no principals to give budgets to; set AUTH_MODE to api_key and/or jwt"
+            )
+        }
         let keysFile = try reader.text("API_KEYS_FILE")
         if self.methods.contains(.apiKey) {
             guard let keysFile else {

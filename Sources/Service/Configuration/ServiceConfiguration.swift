@@ -112,6 +112,12 @@ struct ServiceConfiguration: Sendable {
         self.keepAliveTimeout = try reader.seconds("KEEP_ALIVE_TIMEOUT_SECONDS") ?? self.keepAliveTimeout
         self.requestReadTimeout = try reader.seconds("REQUEST_READ_TIMEOUT_SECONDS") ?? self.requestReadTimeout
         self.auth = try AuthConfiguration(reader: reader)
+        if self.auth.principalTokensPerHour != nil, !self.usageMetering {
+            throw ConfigurationError(
+                source: "PRINCIPAL_TOKENS_PER_HOUR",
+                problem: "is set, but USAGE_METERING=false: without metering no answer's tokens are known"
+            )
+        }
         let highest = OpenFileLimit.highestMaxConnections(limit: openFileLimit)
         if let maxConnections = try reader.integer("MAX_CONNECTIONS", in: 1...Int(Int32.max)) {
             guard maxConnections <= highest else {

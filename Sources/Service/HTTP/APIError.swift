@@ -114,6 +114,16 @@ struct APIError: Error, Equatable {
         APIError(status: .tooManyRequests, code: "rate_limited", message: message, headers: [.retryAfter: "\(retryAfterSeconds)"])
     }
 
+    /// The principal's `PRINCIPAL_TOKENS_PER_HOUR` is spent; it refills continuously.
+    static func tokenBudgetExhausted(tokensPerHour: Int, retryAfterSeconds: Int) -> APIError {
+        APIError(
+            status: .tooManyRequests,
+            code: "token_budget_exhausted",
+            message: "This principal has used its \(tokensPerHour) tokens of the last hour; retry when the budget refills.",
+            headers: [.retryAfter: "\(retryAfterSeconds)"]
+        )
+    }
+
     static let notFound = APIError(status: .notFound, code: "not_found", message: "There is no such endpoint.")
 
     static func methodNotAllowed(allowed: String) -> APIError {

@@ -154,6 +154,7 @@ struct StreamRoute: Sendable {
                 disconnects.watch(controller)
                 let summary = await stream.run(writer: &writer)
                 disconnects.stopWatching(controller)
+                principalSlot?.spend(tokens: summary.usage.inputTokens + summary.usage.outputTokens)
                 // The slot is released when this body is, whether it ran or not.
                 withExtendedLifetime((slot, principalSlot)) {}
                 upstream.record(summary.outcome)
@@ -166,16 +167,25 @@ struct StreamRoute: Sendable {
         )
     }
 
-    /// Counts the stream against its principal's `PRINCIPAL_MAX_STREAMS`.
+    /// Counts the stream against its principal's `PRINCIPAL_MAX_STREAMS`, unless its
+    /// `PRINCIPAL_TOKENS_PER_HOUR` is spent.
     private func principalSlot(_ principal: Principal) throws(APIError) -> PrincipalLimits.Slot {
         do {
             return try self.access.limits.openStream(principal)
         } catch {
-            self.metrics.countRateLimited(limit: "streams")
-            throw APIError.rateLimited(
-                "This principal already has \(self.access.limits.maxStreams) streams open; retry when one ends.",
-                retryAfterSeconds: error.retryAfterSeconds
-            )
+            self.metrics.countRateLimited(limit: error.limit.rawValue)
+            switch error.limit {
+            case .tokens:
+                throw APIError.tokenBudgetExhausted(
+                    tokensPerHour: self.access.limits.tokensPerHour ?? 0,
+                    retryAfterSeconds: error.retryAfterSeconds
+                )
+            case .streams, .requests:
+                throw APIError.rateLimited(
+                    "This principal already has \(self.access.limits.maxStreams) streams open; retry when one ends.",
+                    retryAfterSeconds: error.retryAfterSeconds
+                )
+            }
         }
     }
 
