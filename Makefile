@@ -28,11 +28,12 @@ deps:
 	$(call apt_install_missing,headers for zlib and libcrypto)
 
 # boto3 and pytest drive the interop test (the official AWS SDK for Python against MockBedrock);
-# PyJWT and cryptography forge tokens for the access-control tests in Tests/Hardening.
+# PyJWT and cryptography forge tokens for the access-control tests in Tests/Hardening;
+# opentelemetry-proto decodes the spans the service exports, in Tests/EndToEnd's OTLP receiver.
 python-deps:
-	@$(PYTHON) -c "import boto3, pytest, jwt, cryptography" 2>/dev/null || { \
-	  echo "make python-deps: installing boto3, pytest, pyjwt and cryptography with pip (for the interop and hardening tests)"; \
-	  $(PYTHON) -m pip install --quiet boto3 pytest pyjwt cryptography; }
+	@$(PYTHON) -c "import boto3, pytest, jwt, cryptography, opentelemetry.proto" 2>/dev/null || { \
+	  echo "make python-deps: installing boto3, pytest, pyjwt, cryptography and opentelemetry-proto with pip (for the interop, hardening and end-to-end tests)"; \
+	  $(PYTHON) -m pip install --quiet boto3 pytest pyjwt cryptography opentelemetry-proto; }
 
 # Node (the client library's tests) and TypeScript's tsc (it checks the library's JSDoc types and
 # writes its .d.ts), from Debian's packages when missing.

@@ -6,6 +6,8 @@ import Logging
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import ServiceLifecycle
+import Tracing
 
 /// The Bedrock Agent streaming service: `bedrock-agent-streaming` serves; `bedrock-agent-streaming
 /// healthcheck` probes a running instance, for container health checks without curl.
@@ -45,10 +47,30 @@ struct ServeCommand: AsyncParsableCommand {
             PythonLoggingFormatHandler(label: label, format: configuration.logFormat, level: configuration.logLevel)
         }
         let logger = Logger(label: "app")
+        var tracing: StreamTracing?
+        var telemetry: [any Service] = []
+        if configuration.tracing.enabled {
+            do {
+                let (tracer, exporter) = try OTelTracing.make(configuration.tracing, logger: logger)
+                // Hummingbird's TracingMiddleware finds the tracer here.
+                InstrumentationSystem.bootstrap(tracer)
+                tracing = StreamTracing(tracer: tracer, recordsContent: configuration.debugMode)
+                telemetry = [exporter]
+            } catch {
+                FileHandle.standardError.write(Data("OTEL_*: the OpenTelemetry exporter cannot be set up: \(error)\n".utf8))
+                throw ExitCode(2)
+            }
+        }
         let clients = AWSHTTPClients(configuration: configuration)
         let service: ServiceApplication
         do {
-            service = try ServiceApplication(configuration: configuration, clients: clients, logger: logger)
+            service = try ServiceApplication(
+                configuration: configuration,
+                clients: clients,
+                logger: logger,
+                tracing: tracing,
+                telemetry: telemetry
+            )
         } catch let error as ConfigurationError {
             FileHandle.standardError.write(Data("\(error)\n".utf8))
             try? await clients.shutdown()
@@ -62,6 +84,7 @@ struct ServeCommand: AsyncParsableCommand {
                     "credentials_source": .string(service.credentials.source.name),
                     "bedrock_endpoint": .string(configuration.endpoints.bedrockAgentRuntime),
                     "auth_mode": .string(configuration.auth.modeName),
+                    "tracing": .string(configuration.tracing.enabled ? "otlp" : "off"),
                 ]
             )
             if !configuration.auth.isRequired && !ServiceConfiguration.isLoopback(configuration.host) {

@@ -5,6 +5,7 @@ import HummingbirdCore
 import Logging
 import NIOCore
 import ServiceLifecycle
+import Tracing
 import UnixSignals
 
 /// The service assembled: configuration, AWS access, the routes and middleware, and the shutdown
@@ -20,6 +21,10 @@ struct ServiceApplication: Sendable {
     let upstream: UpstreamHealth
     let access: AccessControl
     let invocations = PendingInvocations()
+    /// `nil` when tracing is off.
+    let tracing: StreamTracing?
+    /// What exports the spans (swift-otel's), run first in the group so that it stops last.
+    let telemetry: [any Service]
     let logger: Logger
 
     /// Connections waiting to be accepted: a burst of new clients (a frontend release, a load
@@ -28,10 +33,18 @@ struct ServiceApplication: Sendable {
     static let listenBacklog = 4_096
 
     /// Builds the service. Fails when no AWS credential source is configured correctly.
-    init(configuration: ServiceConfiguration, clients: AWSHTTPClients, logger: Logger) throws {
+    init(
+        configuration: ServiceConfiguration,
+        clients: AWSHTTPClients,
+        logger: Logger,
+        tracing: StreamTracing? = nil,
+        telemetry: [any Service] = []
+    ) throws {
         self.configuration = configuration
         self.clients = clients
         self.logger = logger
+        self.tracing = tracing
+        self.telemetry = telemetry
         let credentials = try CredentialProviderChain(
             environment: configuration.awsEnvironment,
             httpClient: clients.control,
@@ -54,10 +67,15 @@ struct ServiceApplication: Sendable {
         }
     }
 
-    /// The application: middleware in order (request id and logs, CORS, JSON errors) and routes.
+    /// The application: middleware in order (the server span and its ids on the log lines when
+    /// tracing is on, request id and logs, CORS, JSON errors) and routes.
     func application(onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
         // HEAD on a GET endpoint answers as GET does, without the body (RFC 9110, section 9.3.2).
         let router = Router(context: ServiceRequestContext.self, options: .autoGenerateHeadEndpoints)
+        if let tracing = self.tracing {
+            router.add(middleware: APITracingMiddleware())
+            router.add(middleware: TraceLogMiddleware(tracer: tracing.tracer))
+        }
         router.add(middleware: RequestLogMiddleware(metrics: self.metrics))
         router.add(middleware: CORSPolicyMiddleware(allowedOrigins: self.configuration.allowedOrigins))
         router.add(middleware: APIErrorMiddleware())
@@ -80,7 +98,8 @@ struct ServiceApplication: Sendable {
             upstream: self.upstream,
             metrics: self.metrics,
             access: self.access,
-            invocations: self.invocations
+            invocations: self.invocations,
+            tracing: self.tracing
         )
         .register(on: router)
         BrowserRoutes(configuration: self.configuration).register(on: router)
@@ -146,7 +165,7 @@ struct ServiceApplication: Sendable {
             logger: self.logger
         )
         return ServiceGroup(
-            services: self.access.services + [self.application(onRunning: onRunning), drain],
+            services: self.telemetry + self.access.services + [self.application(onRunning: onRunning), drain],
             gracefulShutdownSignals: gracefulShutdownSignals,
             logger: self.logger
         )

@@ -42,18 +42,29 @@ def wait_listening(port, process, name, timeout=60):
     raise RuntimeError(f"{name} did not listen within {timeout} s")
 
 
+class Mock:
+    """MockBedrock as a process on a free port, serving the repository's fixtures."""
+
+    def __init__(self):
+        port = free_port()
+        self.process = subprocess.Popen(
+            [str(BIN / "MockBedrock"), "--port", str(port), "--fixtures", str(ROOT / "Fixtures"),
+             "--access-key-id", KEY_ID, "--secret-access-key", SECRET],
+            stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+        wait_listening(port, self.process, "MockBedrock")
+        self.url = f"http://127.0.0.1:{port}"
+
+    def stop(self):
+        self.process.terminate()
+        self.process.wait(timeout=15)
+
+
 @pytest.fixture(scope="session")
 def mock():
-    """MockBedrock as a process on a free port, serving the repository's fixtures: its URL."""
-    port = free_port()
-    process = subprocess.Popen(
-        [str(BIN / "MockBedrock"), "--port", str(port), "--fixtures", str(ROOT / "Fixtures"),
-         "--access-key-id", KEY_ID, "--secret-access-key", SECRET],
-        stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
-    wait_listening(port, process, "MockBedrock")
-    yield f"http://127.0.0.1:{port}"
-    process.terminate()
-    process.wait(timeout=15)
+    """MockBedrock for the whole session: its URL."""
+    running = Mock()
+    yield running.url
+    running.stop()
 
 
 class Service:

@@ -54,6 +54,12 @@ struct InvokeAgentRuntimeRoute: Sendable {
         } else {
             throw AWSErrorResponse(AgentCoreException.resourceNotFound, "No agent runtime found for \(arn).")
         }
+        // The model's limits on the trace context headers.
+        for (header, limit) in [("traceparent", 128), ("tracestate", 512), ("baggage", 8_192)] {
+            if let value = request.headers[HTTPField.Name(header)!], value.utf8.count > limit {
+                throw AWSErrorResponse(Self.validation, "\(header) must be at most \(limit) characters.")
+            }
+        }
         self.state.record(
             .init(
                 agentId: name,
@@ -61,7 +67,9 @@ struct InvokeAgentRuntimeRoute: Sendable {
                 sessionId: sessionId,
                 agentRuntimeArn: arn,
                 runtimeUserId: request.headers[HTTPField.Name(AgentRuntimeTarget.userHeader)!],
-                payload: payload
+                payload: payload,
+                traceParent: request.headers[HTTPField.Name("traceparent")!],
+                traceState: request.headers[HTTPField.Name("tracestate")!]
             )
         )
         if let failure = runtime.httpError, self.state.isAmongFirstCalls(of: "runtime " + name, times: failure.times) {

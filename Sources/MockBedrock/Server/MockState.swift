@@ -51,6 +51,9 @@ final class MockState: Sendable {
         var agentRuntimeArn: String?
         var runtimeUserId: String?
         var payload: JSONValue?
+        /// The W3C trace context a runtime's caller sent (`traceparent`, `tracestate`).
+        var traceParent: String?
+        var traceState: String?
     }
 
     /// The most recent invocations kept.

@@ -9,9 +9,11 @@ protocol AgentBackend: Sendable {
     /// Sends one attempt's request over a connection on `eventLoop` (the client's, so that both
     /// sides of the stream stay on one thread), returning once it is on its way; a stop of
     /// `controller` cancels it from then on. Throws the ``StreamFailure`` that prevents sending
-    /// (no credentials), or `CancellationError`.
+    /// (no credentials), or `CancellationError`. `traceHeaders` carry the attempt's trace context
+    /// (`traceparent`, `tracestate`; none when tracing is off), for a backend whose API takes them.
     func send(
         _ request: StreamRequest,
+        traceHeaders: [(String, String)],
         on eventLoop: any EventLoop,
         stoppedBy controller: StreamController
     ) async throws

@@ -8,12 +8,13 @@ struct AgentBackends: AgentBackend {
 
     func send(
         _ request: StreamRequest,
+        traceHeaders: [(String, String)],
         on eventLoop: any EventLoop,
         stoppedBy controller: StreamController
     ) async throws
         -> any AgentAttempt
     {
         let backend = request.runtime == nil ? self.invokeAgent : self.agentCoreRuntime
-        return try await backend.send(request, on: eventLoop, stoppedBy: controller)
+        return try await backend.send(request, traceHeaders: traceHeaders, on: eventLoop, stoppedBy: controller)
     }
 }

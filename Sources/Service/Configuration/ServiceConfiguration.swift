@@ -34,6 +34,8 @@ struct ServiceConfiguration: Sendable {
     var playgroundEnabled = true
     /// `USAGE_METERING`: ask Bedrock for traces on every call and read the token usage out of them.
     var usageMetering = true
+    /// OpenTelemetry tracing, from the `OTEL_*` variables.
+    var tracing = TracingConfiguration()
     /// When set, the only agents the API may invoke.
     var allowedAgentIds: Set<String>?
     /// The AgentCore Runtimes by name, and which may be invoked.
@@ -97,6 +99,7 @@ struct ServiceConfiguration: Sendable {
         self.defaultAgentId = try reader.identifier("DEFAULT_AGENT_ID", .agentId)
         self.playgroundEnabled = try reader.boolean("PLAYGROUND_ENABLED") ?? self.playgroundEnabled
         self.usageMetering = try reader.boolean("USAGE_METERING") ?? self.usageMetering
+        self.tracing = try TracingConfiguration(reader: reader)
         self.maxInputCharacters = try reader.integer("MAX_INPUT_CHARS", in: 1...25_000_000) ?? self.maxInputCharacters
         self.maxRequestBytes = try reader.integer("MAX_REQUEST_BYTES", in: 1_024...100_000_000) ?? self.maxRequestBytes
         self.maxConcurrentStreams = try reader.integer("MAX_CONCURRENT_STREAMS", in: 1...1_000_000) ?? self.maxConcurrentStreams

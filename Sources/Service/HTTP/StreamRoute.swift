@@ -1,3 +1,4 @@
+import AWSAccess
 import Authentication
 import BedrockAgentRuntime
 import Foundation
@@ -7,6 +8,7 @@ import Logging
 import NIOCore
 import NIOHTTP1
 import Prometheus
+import Tracing
 
 /// The routes that stream an agent's answer (``AgentStream``), each in its format:
 /// `POST /api/agent/stream` (the original contract, as NDJSON or Server-Sent Events) and
@@ -27,6 +29,8 @@ struct StreamRoute: Sendable {
     let access: AccessControl
     /// The return-of-control invocations this task streamed, for the check of tool outputs.
     let invocations: PendingInvocations
+    /// `nil` when tracing is off.
+    var tracing: StreamTracing?
 
     func register(on router: Router<ServiceRequestContext>) {
         let protected = self.access.protectedRoutes(of: router, metrics: self.metrics)
@@ -142,7 +146,14 @@ struct StreamRoute: Sendable {
             invocations: self.invocations,
             eventLoop: context.channel.eventLoop,
             metrics: self.metrics,
-            logger: logger
+            logger: logger,
+            // The server span's context is the task's here, in the route; the body runs after it.
+            tracing: self.tracing.map { ($0, parent: ServiceContext.current ?? .topLevel) },
+            serverAddress: self.tracing == nil
+                ? nil
+                : Self.host(
+                    of: input.runtime == nil ? self.configuration.endpoints.bedrockAgentRuntime : self.configuration.endpoints.bedrockAgentCore
+                )
         )
         let metrics = self.metrics
         let upstream = self.upstream
@@ -165,6 +176,11 @@ struct StreamRoute: Sendable {
                 try await writer.finish(nil)
             }
         )
+    }
+
+    /// The host of an endpoint URL, for spans.
+    static func host(of endpoint: String) -> String? {
+        URL(string: endpoint)?.host
     }
 
     /// Counts the stream against its principal's `PRINCIPAL_MAX_STREAMS`, unless its

@@ -5,6 +5,7 @@ import Logging
 import NIOCore
 import NIOFoundationCompat
 import Prometheus
+import Tracing
 
 /// One streamed answer, from the `start` line to exactly one terminal line.
 ///
@@ -58,6 +59,11 @@ final class AgentStream: @unchecked Sendable {
     private let metrics: ServiceMetrics
     private let logger: Logger
     private let started = ContinuousClock.now
+    /// Where the stream's spans go, and the server span's context they go under; `nil`: no tracing.
+    private let tracing: (StreamTracing, parent: ServiceContext)?
+    private var spans: StreamSpans?
+    /// The Bedrock endpoint's host, for the attempts' spans.
+    private let serverAddress: String?
 
     // State of the stream's task.
     private var utf8 = UTF8StreamDecoder()
@@ -88,7 +94,9 @@ final class AgentStream: @unchecked Sendable {
         invocations: PendingInvocations,
         eventLoop: any EventLoop,
         metrics: ServiceMetrics,
-        logger: Logger
+        logger: Logger,
+        tracing: (StreamTracing, parent: ServiceContext)? = nil,
+        serverAddress: String? = nil
     ) {
         self.request = request
         self.output = output
@@ -103,10 +111,13 @@ final class AgentStream: @unchecked Sendable {
         self.eventLoop = eventLoop
         self.metrics = metrics
         self.logger = logger
+        self.tracing = tracing
+        self.serverAddress = serverAddress
     }
 
     /// Writes the whole stream to `writer`; returns what happened.
     func run(writer: inout any ResponseBodyWriter) async -> Summary {
+        self.startSpans()
         var start = ByteBuffer()
         self.output.start(target: self.request.target, requestId: self.requestId, into: &start)
         self.pendingStart = start
@@ -138,7 +149,7 @@ final class AgentStream: @unchecked Sendable {
                 result = .failure(StreamFailure.clientGone(error))
             }
         }
-        return Summary(
+        let summary = Summary(
             outcome: result,
             chunks: self.chunks,
             contentLength: self.contentLength,
@@ -147,6 +158,22 @@ final class AgentStream: @unchecked Sendable {
             attempts: self.attempts,
             format: self.output.formatName,
             usage: self.usage
+        )
+        self.spans?.finish(summary)
+        return summary
+    }
+
+    /// The stream's span, when tracing is on.
+    @inline(never)
+    private func startSpans() {
+        guard let (tracing, parent) = self.tracing else { return }
+        self.spans = StreamSpans(
+            tracing: tracing,
+            parent: parent,
+            request: self.request,
+            requestId: self.requestId,
+            format: self.output.formatName,
+            serverAddress: self.serverAddress
         )
     }
 
@@ -182,8 +209,14 @@ final class AgentStream: @unchecked Sendable {
                 self.startRetry()
             }
             let failure: StreamFailure
+            let traceHeaders = self.spans?.attemptStarted(number: self.attempts) ?? []
             do {
-                let attempt = try await self.backend.send(self.request, on: self.eventLoop, stoppedBy: self.controller)
+                let attempt = try await self.backend.send(
+                    self.request,
+                    traceHeaders: traceHeaders,
+                    on: self.eventLoop,
+                    stoppedBy: self.controller
+                )
                 defer { attempt.close() }
                 // The start line goes out while the backend works on the request.
                 if let disconnected = await self.writeStart(to: &writer) {
@@ -192,12 +225,14 @@ final class AgentStream: @unchecked Sendable {
                 try await attempt.answer()
                 try await self.forward(attempt, to: &writer)
                 self.outcome = .completed
+                self.spans?.attemptEnded(nil)
                 return
             } catch is CancellationError {
                 return
             } catch {
                 failure = error as? StreamFailure ?? StreamFailure(.internalError, detail: "\(error)")
             }
+            self.spans?.attemptEnded(failure)
             guard let delay = self.retryDelay(after: failure) else {
                 self.outcome = .failed(failure)
                 return
@@ -346,6 +381,7 @@ final class AgentStream: @unchecked Sendable {
             }
         case .trace(let payload):
             if self.metersUsage { self.usage.add(tracePayload: payload) }
+            self.spans?.trace(payload)
             // With metering, Bedrock sends traces on every call; the client gets those it asked for, in debug mode.
             guard self.debug.forwardsTraces && self.request.enableTrace else { return }
             // It goes into a line as it is: it must be JSON.

@@ -12,6 +12,7 @@ struct AgentCoreRuntimeBackend: AgentBackend {
 
     func send(
         _ request: StreamRequest,
+        traceHeaders: [(String, String)],
         on eventLoop: any EventLoop,
         stoppedBy controller: StreamController
     ) async throws
@@ -22,11 +23,12 @@ struct AgentCoreRuntimeBackend: AgentBackend {
         }
         let call = try await self.call.start(
             url: self.endpoint + runtime.path,
+            // InvokeAgentRuntime takes the W3C trace context: the runtime's spans join the trace.
             headers: [
                 ("Content-Type", "application/json"),
                 ("Accept", "text/event-stream, application/json"),
                 (AgentRuntimeTarget.sessionHeader, runtime.sessionId),
-            ],
+            ] + traceHeaders.filter { ["traceparent", "tracestate"].contains($0.0) },
             body: request.upstreamBody,
             on: eventLoop,
             stoppedBy: controller,

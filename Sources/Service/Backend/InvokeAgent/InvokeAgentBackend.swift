@@ -12,11 +12,14 @@ struct InvokeAgentBackend: AgentBackend {
 
     func send(
         _ request: StreamRequest,
+        traceHeaders: [(String, String)],
         on eventLoop: any EventLoop,
         stoppedBy controller: StreamController
     ) async throws
         -> any AgentAttempt
     {
+        // InvokeAgent's API takes no trace context (`traceHeaders`): the agent's steps come back
+        // as trace events instead (AgentStepSpans).
         let call = try await self.call.start(
             url: self.endpoint + request.bedrockTarget.path,
             headers: [("Content-Type", "application/json"), ("Accept", "application/vnd.amazon.eventstream")],
