@@ -53,6 +53,10 @@ SERVICE_VARIABLES = {
 # Access-control settings without a default, set with the AUTH_MODE that needs them.
 JWT_VARIABLES = {"JWT_ISSUER", "JWT_AUDIENCE", "JWT_LEEWAY_SECONDS", "JWT_FORWARD_CLAIMS"}
 API_KEY_VARIABLES = {"API_KEYS_FILE"}
+# OpenTelemetry, set when the collector runs beside the service (Tracing xray in the stack).
+TRACING_VARIABLES = {"OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_SERVICE_NAME", "OTEL_TRACES_SAMPLER", "OTEL_TRACES_SAMPLER_ARG"}
+# Optional, without a default.
+BUDGET_VARIABLES = {"PRINCIPAL_TOKENS_PER_HOUR"}
 # Derived at start from the task's file-descriptor limit (nofile), so not set in the deployment.
 DERIVED = {"MAX_CONNECTIONS"}
 # Set per deployment rather than left at the default: the region, the frontends, the agents,
@@ -114,8 +118,14 @@ def task_definition():
 
 @pytest.fixture(scope="module")
 def container(task_definition):
-    (container,) = task_definition["containerDefinitions"]
+    (container,) = [c for c in task_definition["containerDefinitions"] if c["name"] == "api"]
     return container
+
+
+@pytest.fixture(scope="module")
+def collector(task_definition):
+    (collector,) = [c for c in task_definition["containerDefinitions"] if c["name"] == "otel-collector"]
+    return collector
 
 
 @pytest.fixture(scope="module")
@@ -173,12 +183,13 @@ STACK_AUTH_CASES = {
 }
 
 
-def stack_task_definition(resources, case="none"):
-    return resolved(one_of_type(resources, "AWS::ECS::TaskDefinition")["Properties"], STACK_AUTH_CASES[case])
+def stack_task_definition(resources, case="none", tracing=False, budget=False):
+    conditions = {**STACK_AUTH_CASES[case], "TracesToXRay": tracing, "HasTokenBudget": budget}
+    return resolved(one_of_type(resources, "AWS::ECS::TaskDefinition")["Properties"], conditions)
 
 
-def stack_container(resources, case="none"):
-    (api,) = [c for c in stack_task_definition(resources, case)["ContainerDefinitions"] if c["Name"] == "api"]
+def stack_container(resources, case="none", tracing=False, budget=False, name="api"):
+    (api,) = [c for c in stack_task_definition(resources, case, tracing, budget)["ContainerDefinitions"] if c["Name"] == name]
     return api
 
 
@@ -263,7 +274,7 @@ def test_port_mapping_is_the_service_port(container):
 
 def test_environment_is_the_configuration_table(container):
     env = environment(container["environment"])
-    assert set(env) - JWT_VARIABLES - API_KEY_VARIABLES == set(SERVICE_VARIABLES)
+    assert set(env) - JWT_VARIABLES - API_KEY_VARIABLES - TRACING_VARIABLES - BUDGET_VARIABLES == set(SERVICE_VARIABLES)
     assert not set(env) & DERIVED
     for name, default in SERVICE_VARIABLES.items():
         if name not in DEPLOYMENT_SPECIFIC:
@@ -296,7 +307,7 @@ def test_stack_task_definition_matches_the_json_one(resources, task_definition, 
     assert properties["RequiresCompatibilities"] == task_definition["requiresCompatibilities"]
     assert properties["NetworkMode"] == task_definition["networkMode"]
     assert (properties["Cpu"], properties["Memory"]) == (task_definition["cpu"], task_definition["memory"])
-    api = stack_container(resources, "jwt")
+    api = stack_container(resources, "jwt", tracing=True)
     assert api["Name"] == container["name"]
     assert api["User"] == container["user"]
     assert api["ReadonlyRootFilesystem"] is True
@@ -313,7 +324,7 @@ def test_stack_task_definition_matches_the_json_one(resources, task_definition, 
     # The stack takes these from its parameters.
     parameters = {
         "JWT_ISSUER", "JWT_AUDIENCE", "JWT_FORWARD_CLAIMS", "PRINCIPAL_MAX_STREAMS", "PRINCIPAL_REQUESTS_PER_MINUTE", "PLAYGROUND_ENABLED",
-        "AGENTCORE_RUNTIMES", "ALLOWED_AGENT_RUNTIME_ARNS",
+        "AGENTCORE_RUNTIMES", "ALLOWED_AGENT_RUNTIME_ARNS", "OTEL_TRACES_SAMPLER_ARG",
     }
     for name in set(json_env) - DEPLOYMENT_SPECIFIC - parameters:
         assert stack_env[name] == json_env[name], name
@@ -460,11 +471,113 @@ def test_task_role_may_only_invoke_the_configured_agent_aliases(template, resour
 
     # Nothing else grants the task role anything, and no IAM statement of the stack uses a wildcard action.
     for name, resource_body in of_type(resources, "AWS::IAM::RolePolicy").items():
-        if name == "InvokeAgentRuntimePolicy":
+        if name in ("InvokeAgentRuntimePolicy", "XRayPolicy"):
             continue
         assert resource_body["Properties"]["RoleName"] != {"Ref": "TaskRole"}, name
     for document in re.findall(r'"Action": ("[^"]*"|\[[^\]]*\])', json.dumps(resources)):
         assert "*" not in document
+
+
+# ---------------------------------------------------------------------------------------------
+# Tracing: the AWS Distro for OpenTelemetry collector beside the service
+
+
+def collector_config(text):
+    return yaml.safe_load(text)
+
+
+def check_collector_config(config, region):
+    # It listens on the task's loopback only, where the service sends its spans...
+    assert config["receivers"] == {"otlp": {"protocols": {"http": {"endpoint": "127.0.0.1:4318"}}}}
+    # ... and sends them to X-Ray's OTLP endpoint, which takes W3C trace ids as they are, signed
+    # with the task role's credentials.
+    (name,) = config["exporters"]
+    exporter = config["exporters"][name]
+    assert name.startswith("otlphttp")
+    assert exporter["traces_endpoint"] == f"https://xray.{region}.amazonaws.com/v1/traces"
+    assert exporter["auth"] == {"authenticator": "sigv4auth"}
+    assert config["extensions"]["sigv4auth"] == {"region": region, "service": "xray"}
+    pipeline = config["service"]["pipelines"]["traces"]
+    assert pipeline == {"receivers": ["otlp"], "processors": ["memory_limiter", "batch"], "exporters": [name]}
+    assert set(config["service"]["pipelines"]) == {"traces"}, "only traces: metrics stay Prometheus'"
+    assert set(config["service"]["extensions"]) == {"health_check", "sigv4auth"}
+    assert config["processors"]["memory_limiter"]["limit_mib"] < 256
+
+
+def test_the_collector_sidecar_sends_the_services_spans_to_xray(container, collector):
+    env = environment(container["environment"])
+    assert env["OTEL_EXPORTER_OTLP_ENDPOINT"] == "http://127.0.0.1:4318"
+    assert env["OTEL_SERVICE_NAME"] == "bedrock-agent-streaming"
+    # Sampled by trace id: a caller's traceparent cannot ask for every request to be traced.
+    assert env["OTEL_TRACES_SAMPLER"] == "traceidratio"
+    assert 0 < float(env["OTEL_TRACES_SAMPLER_ARG"]) <= 1
+    assert container["dependsOn"] == [{"containerName": "otel-collector", "condition": "START"}]
+    # Losing the collector loses spans, not the service.
+    assert collector["essential"] is False
+    name, _, tag = collector["image"].partition(":")
+    assert name == "public.ecr.aws/aws-observability/aws-otel-collector" and tag.startswith("v") and tag != "latest"
+    assert collector["readonlyRootFilesystem"] is True and collector["user"] == container["user"]
+    assert collector["linuxParameters"]["capabilities"]["drop"] == ["ALL"]
+    assert collector["command"] == ["--config=env:ADOT_CONFIG"]
+    config = collector_config(environment(collector["environment"])["ADOT_CONFIG"])
+    check_collector_config(config, env["AWS_REGION"])
+    assert collector["healthCheck"]["command"] == ["CMD", "/healthcheck"]
+    assert collector["logConfiguration"]["options"]["awslogs-group"] == LOG_GROUP
+    assert collector["logConfiguration"]["options"]["mode"] == "non-blocking"
+
+
+def test_stack_tracing_follows_its_parameter(template, resources, task_definition, collector):
+    parameters = template["Parameters"]
+    assert parameters["Tracing"]["Default"] == "off" and parameters["Tracing"]["AllowedValues"] == ["off", "xray"]
+    assert template["Conditions"]["TracesToXRay"] == {"Fn::Equals": [{"Ref": "Tracing"}, "xray"]}
+    sample = re.compile(parameters["TraceSampleRatio"]["AllowedPattern"])
+    assert all(sample.match(v) for v in ["0", "0.1", "1", "1.0"]) and not any(sample.match(v) for v in ["1.5", "-0.1", "x", ""])
+    assert parameters["CollectorImage"]["Default"] == collector["image"]
+    image = re.compile(parameters["CollectorImage"]["AllowedPattern"])
+    assert image.match(collector["image"]) and not image.match("public.ecr.aws/aws-observability/aws-otel-collector:latest")
+
+    # Off: one container, no OTEL_* variable, no X-Ray permission.
+    off = stack_task_definition(resources, "jwt", tracing=False)
+    assert [c["Name"] for c in off["ContainerDefinitions"]] == ["api"]
+    env = environment(off["ContainerDefinitions"][0]["Environment"], "Name", "Value")
+    assert not set(env) & TRACING_VARIABLES
+    assert resources["XRayPolicy"]["Condition"] == "TracesToXRay"
+
+    # xray: the collector as in deploy/task-definition.json, with the stack's region.
+    on = stack_task_definition(resources, "jwt", tracing=True)
+    containers = {c["Name"]: c for c in on["ContainerDefinitions"]}
+    assert set(containers) == {"api", "otel-collector"}
+    sidecar, api = containers["otel-collector"], containers["api"]
+    assert sidecar["Image"] == {"Ref": "CollectorImage"}
+    assert sidecar["Essential"] is False and sidecar["User"] == api["User"] and sidecar["ReadonlyRootFilesystem"] is True
+    assert sidecar["Command"] == collector["command"] and sidecar["Memory"] == collector["memory"]
+    stack_config = environment(sidecar["Environment"], "Name", "Value")["ADOT_CONFIG"]["Fn::Sub"]
+    json_config = environment(collector["environment"])["ADOT_CONFIG"]
+    assert stack_config.replace("${AWS::Region}", "us-east-1") == json_config
+    check_collector_config(collector_config(stack_config.replace("${AWS::Region}", "eu-west-1")), "eu-west-1")
+    assert api["DependsOn"] == [{"ContainerName": "otel-collector", "Condition": "START"}]
+    env = environment(api["Environment"], "Name", "Value")
+    assert env["OTEL_TRACES_SAMPLER_ARG"] == {"Ref": "TraceSampleRatio"}
+    (statement,) = resources["XRayPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    assert statement["Action"] == "xray:PutTraceSegments"
+    assert resources["XRayPolicy"]["Properties"]["RoleName"] == {"Ref": "TaskRole"}
+    # With API keys too, the service waits for both.
+    both = stack_container(resources, "api_key", tracing=True)
+    assert both["DependsOn"] == [
+        {"ContainerName": "api-keys", "Condition": "SUCCESS"}, {"ContainerName": "otel-collector", "Condition": "START"},
+    ]
+
+
+def test_stack_token_budget_follows_its_parameter(template, resources):
+    parameter = template["Parameters"]["PrincipalTokensPerHour"]
+    assert parameter["Default"] == 0 and parameter["MinValue"] == 0
+    assert template["Conditions"]["HasTokenBudget"] == {"Fn::Not": [{"Fn::Equals": [{"Ref": "PrincipalTokensPerHour"}, 0]}]}
+    assert "PRINCIPAL_TOKENS_PER_HOUR" not in environment(stack_container(resources, "jwt")["Environment"], "Name", "Value")
+    env = environment(stack_container(resources, "jwt", budget=True)["Environment"], "Name", "Value")
+    assert env["PRINCIPAL_TOKENS_PER_HOUR"] == {"Ref": "PrincipalTokensPerHour"}
+    # The service refuses a budget without principals: so does the stack.
+    rule = template["Rules"]["TokenBudgetsNeedPrincipals"]
+    assert rule["Assertions"][0]["Assert"] == {"Fn::Not": [{"Fn::Equals": [{"Ref": "AuthMode"}, "none"]}]}
 
 
 def test_load_balancer_idle_timeout_outlasts_silent_streams(template, resources):
@@ -611,6 +724,21 @@ def test_compose_wires_the_service_to_mockbedrock(compose):
     assert mock_env["MOCK_BEDROCK_FIXTURES"] == "/app/Fixtures"
     assert api["depends_on"]["mockbedrock"]["condition"] == "service_healthy"
     assert "8000:8000" in api["ports"] and "4566:4566" in mock["ports"]
+
+
+def test_compose_can_run_a_collector_for_the_services_spans(compose):
+    api, collector = compose["services"]["api"], compose["services"]["otel-collector"]
+    # Off unless asked: the variable is empty by default, and the collector only in its profile.
+    assert api["environment"]["OTEL_EXPORTER_OTLP_ENDPOINT"] == "${OTEL_EXPORTER_OTLP_ENDPOINT:-}"
+    assert collector["profiles"] == ["tracing"]
+    name, _, tag = collector["image"].partition(":")
+    assert tag and tag != "latest"
+    (mount,) = collector["configs"]
+    config = yaml.safe_load(compose["configs"][mount["source"]]["content"])
+    assert collector["command"] == [f"--config={mount['target']}"]
+    assert config["receivers"]["otlp"]["protocols"]["http"]["endpoint"].endswith(":4318")
+    assert config["service"]["pipelines"]["traces"]["receivers"] == ["otlp"]
+    assert "4318:4318" in collector["ports"]
 
 
 def test_compose_health_checks_and_shutdown(compose):

@@ -228,6 +228,7 @@ struct TracingSettingsTests {
     func enabled() throws {
         #expect(try !self.tracing([:]).enabled)
         #expect(try !self.tracing(["OTEL_SERVICE_NAME": "x"]).enabled)
+        #expect(try !self.tracing(["OTEL_EXPORTER_OTLP_ENDPOINT": "", "OTEL_TRACES_SAMPLER": " "]).enabled, "empty is unset")
         #expect(try self.tracing(["OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4318"]).enabled)
         #expect(try self.tracing(["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "https://collector/v1/traces"]).enabled)
         #expect(try !self.tracing(["OTEL_EXPORTER_OTLP_ENDPOINT": "http://c:4318", "OTEL_SDK_DISABLED": "true"]).enabled)

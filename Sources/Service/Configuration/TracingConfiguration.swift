@@ -23,7 +23,12 @@ struct TracingConfiguration: Sendable, Equatable {
     init() {}
 
     init(reader: SettingReader) throws(ConfigurationError) {
-        self.environment = reader.environment.filter { $0.key.hasPrefix("OTEL_") }
+        // As the OpenTelemetry specification says, an empty value is as if it were not set
+        // (compose's `${OTEL_EXPORTER_OTLP_ENDPOINT:-}` leaves tracing off).
+        self.environment = reader.environment.filter {
+            $0.key.hasPrefix("OTEL_") && !$0.value.trimmingCharacters(in: .whitespaces).isEmpty
+        }
+        let reader = SettingReader(environment: self.environment)
         let disabled = try reader.boolean("OTEL_SDK_DISABLED") ?? false
         let exporter = try reader.text("OTEL_TRACES_EXPORTER")?.lowercased()
         if let exporter, !["otlp", "none"].contains(exporter) {
