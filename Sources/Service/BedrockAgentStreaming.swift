@@ -55,7 +55,7 @@ struct ServeCommand: AsyncParsableCommand {
                 // Hummingbird's TracingMiddleware finds the tracer here.
                 InstrumentationSystem.bootstrap(tracer)
                 tracing = StreamTracing(tracer: tracer, recordsContent: configuration.debugMode)
-                telemetry = [exporter]
+                telemetry = [SpanExportService(exporter: exporter)]
             } catch {
                 FileHandle.standardError.write(Data("OTEL_*: the OpenTelemetry exporter cannot be set up: \(error)\n".utf8))
                 throw ExitCode(2)

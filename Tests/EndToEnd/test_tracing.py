@@ -280,3 +280,28 @@ def test_a_bad_variable_stops_start_up_naming_it(mock, name, value):
     with pytest.raises(RuntimeError) as failure:
         Service(mock, {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:4318", name: value})
     assert name in str(failure.value)
+
+
+def test_a_collector_that_is_down_costs_the_streams_nothing_and_holds_no_shutdown(mock):
+    from binaries import free_port
+    running = Service(mock, {"OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{free_port()}", "OTEL_BSP_SCHEDULE_DELAY": "50"})
+    try:
+        for _ in range(5):
+            status, _, body = running.stream({"input_text": "Hello", "agent_id": "HELLO"})
+            assert status == 200 and ndjson(body)[-1]["type"] == "completion"
+    finally:
+        # The exports that cannot reach it do not hold the shutdown past its limit (3 s), so the
+        # task is not killed at its stop timeout: stop() gives up (and kills) after 10 s.
+        assert running.stop(timeout=10) == 0
+    assert "Failed to export batch" in running.log()
+
+
+def test_spans_still_batched_at_shutdown_are_exported(mock, receiver):
+    # A long batch delay: the spans are still queued when SIGTERM comes, and the shutdown sends them.
+    running = traced_service(mock, receiver, OTEL_BSP_SCHEDULE_DELAY="60000")
+    trace_id, traceparent = new_traceparent(9)
+    assert running.stream({"input_text": "Hello", "agent_id": "HELLO"}, headers={"traceparent": traceparent})[0] == 200
+    assert receiver.trace(trace_id, count=1, timeout=0.5) == []
+    assert running.stop() == 0
+    names = sorted(span.name for span in receiver.trace(trace_id, count=3, timeout=5))
+    assert {"/api/agent/stream", "InvokeAgent", "invoke_agent HELLO"} <= set(names)
