@@ -168,6 +168,7 @@ bench: deps
 	.build/release/Benchmarks request-parsing
 	.build/release/Benchmarks auth
 	.build/release/Benchmarks formats
+	.build/release/Benchmarks observability
 	.build/release/Benchmarks load --output bench-results.json
 
 # libFuzzer with AddressSanitizer over the event-stream decoder (seeded with the official vectors

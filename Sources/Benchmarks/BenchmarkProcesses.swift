@@ -20,7 +20,7 @@ final class BenchmarkProcesses: @unchecked Sendable {
     var mockMonitor: ProcessMonitor { ProcessMonitor(pid: self.mock.processIdentifier) }
     var serviceMonitor: ProcessMonitor { ProcessMonitor(pid: self.service.processIdentifier) }
 
-    init(binaries: String, maxConcurrentStreams: Int) throws {
+    init(binaries: String, maxConcurrentStreams: Int, serviceEnvironment: [String: String] = [:]) throws {
         // A server already listening (another benchmark still running) would answer in place of
         // the ones started here, which exit at once and would go unnoticed until the run hangs.
         for port in [Self.mockPort, Self.servicePort] where Self.isListening(port) {
@@ -48,7 +48,7 @@ final class BenchmarkProcesses: @unchecked Sendable {
             "AWS_ACCESS_KEY_ID": Self.accessKeyID, "AWS_SECRET_ACCESS_KEY": Self.secretAccessKey,
             "AWS_EC2_METADATA_DISABLED": "true", "MAX_CONCURRENT_STREAMS": String(maxConcurrentStreams),
             "FIRST_EVENT_TIMEOUT_SECONDS": "300", "IDLE_TIMEOUT_SECONDS": "300", "STREAM_TIMEOUT_SECONDS": "3600",
-        ]) { _, new in new }
+        ]) { _, new in new }.merging(serviceEnvironment) { _, new in new }
         self.service.standardOutput = FileHandle.standardError
         self.service.standardError = FileHandle.standardError
 
@@ -65,6 +65,17 @@ final class BenchmarkProcesses: @unchecked Sendable {
                 description: "\(name) exited at start (status \(process.terminationStatus)); is port \(port) taken by an earlier run?"
             )
         }
+    }
+
+    /// Waits until both listen (up to 10 s).
+    static func waitForService() async throws {
+        for _ in 0..<200 {
+            if Self.isListening(Self.servicePort) && Self.isListening(Self.mockPort) {
+                return
+            }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        throw ProcessExited(description: "the service did not listen on \(Self.servicePort)")
     }
 
     /// Whether something accepts TCP connections on `port` of 127.0.0.1.

@@ -10,7 +10,8 @@ struct Benchmarks: AsyncParsableCommand {
         commandName: "Benchmarks",
         abstract: "Throughput figures for the project's hot paths.",
         subcommands: [
-            CodecBenchmark.self, SigningBenchmark.self, RequestParsingBenchmark.self, AuthBenchmark.self, FormatsBenchmark.self, LoadBenchmark.self,
+            CodecBenchmark.self, SigningBenchmark.self, RequestParsingBenchmark.self, AuthBenchmark.self, FormatsBenchmark.self,
+            ObservabilityBenchmark.self, LoadBenchmark.self,
         ]
     )
 

@@ -40,7 +40,7 @@ struct FormatsBenchmark: AsyncParsableCommand {
     func run() async throws {
         let processes = try BenchmarkProcesses(binaries: self.binaries, maxConcurrentStreams: 1_000)
         defer { processes.stop() }
-        try await Self.waitForService()
+        try await BenchmarkProcesses.waitForService()
         try processes.checkRunning()
         print("Formats: \(self.streams) streams each, \(self.concurrency) at a time, release binaries, no pauses between chunks")
         print(pad("answer", 14) + pad("format", 28) + pad("bytes per stream", 18) + "service CPU per stream")
@@ -128,13 +128,4 @@ struct FormatsBenchmark: AsyncParsableCommand {
         return size
     }
 
-    private static func waitForService() async throws {
-        for _ in 0..<200 {
-            if BenchmarkProcesses.isListening(BenchmarkProcesses.servicePort) && BenchmarkProcesses.isListening(BenchmarkProcesses.mockPort) {
-                return
-            }
-            try await Task.sleep(for: .milliseconds(50))
-        }
-        throw ValidationError("the service did not listen on \(BenchmarkProcesses.servicePort)")
-    }
 }

@@ -139,4 +139,16 @@ struct UsageTests {
         )
         #expect(usage == TokenUsage(inputTokens: 7, outputTokens: 1, modelInvocations: 1))
     }
+
+    @Test(
+        "the marker is found wherever it is, and only where it is whole",
+        arguments: [
+            (#""inputTokens""#, true), (#"x"inputTokens""#, true), (#"{"a":"inputTokens"}"#, true), (#""""inputTokens""#, true),
+            (#""inputToken"#, false), (#""inputTokens"#, false), ("", false), (#""inputtokens""#, false), (#"inputTokens""#, false),
+        ]
+    )
+    func marker(text: String, found: Bool) {
+        let bytes = Array(text.utf8)
+        #expect(bytes.withUnsafeBytes { TokenUsage.contains(Array(#""inputTokens""#.utf8), in: $0) } == found)
+    }
 }

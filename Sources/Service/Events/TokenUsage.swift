@@ -1,4 +1,5 @@
 import BedrockAgentRuntime
+import Foundation
 import NIOCore
 
 /// The tokens an answer's model invocations used, summed as the agent reports them: Bedrock in
@@ -21,7 +22,7 @@ struct TokenUsage: Sendable, Equatable {
     /// Adds the usage a trace event's payload reports. Most trace events carry none, and a
     /// payload without `"inputTokens"` in it is not parsed at all.
     mutating func add(tracePayload payload: ByteBuffer) {
-        guard payload.readableBytesView.firstRange(of: Self.marker) != nil else { return }
+        guard payload.withUnsafeReadableBytes({ Self.contains(Self.marker, in: $0) }) else { return }
         guard let trace = try? payload.withUnsafeReadableBytes({ bytes throws(StrictJSONParser.Error) in try StrictJSONParser.parse(bytes) })
         else { return }
         for step in Self.steps {
@@ -43,6 +44,22 @@ struct TokenUsage: Sendable, Equatable {
         self.inputTokens += other.inputTokens
         self.outputTokens += other.outputTokens
         self.modelInvocations += other.modelInvocations
+    }
+
+    /// Whether `needle` occurs in `bytes`: `memchr` finds each candidate first byte, so a payload
+    /// is scanned at memory speed. (The standard library's generic `firstRange(of:)` on a
+    /// ByteBuffer view measured a millisecond a stream for nine trace events.)
+    static func contains(_ needle: [UInt8], in bytes: UnsafeRawBufferPointer) -> Bool {
+        guard let first = needle.first, let base = bytes.baseAddress, bytes.count >= needle.count else { return false }
+        var offset = 0
+        let last = bytes.count - needle.count
+        while offset <= last {
+            guard let found = memchr(base + offset, Int32(first), last - offset + 1) else { return false }
+            let index = base.distance(to: UnsafeRawPointer(found))
+            if needle.withUnsafeBytes({ memcmp(base + index, $0.baseAddress!, needle.count) }) == 0 { return true }
+            offset = index + 1
+        }
+        return false
     }
 
     /// `{"input_tokens":N,"output_tokens":M,"model_invocations":K}`, as the outputs write it.
