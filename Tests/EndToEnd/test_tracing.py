@@ -305,3 +305,20 @@ def test_spans_still_batched_at_shutdown_are_exported(mock, receiver):
     assert running.stop() == 0
     names = sorted(span.name for span in receiver.trace(trace_id, count=3, timeout=5))
     assert {"/api/agent/stream", "InvokeAgent", "invoke_agent HELLO"} <= set(names)
+
+
+@pytest.mark.parametrize("traceparent", [
+    "00-00000000000000000000000000000000-00f067aa0ba902b7-01",  # an all-zero trace id is invalid
+    "00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01",  # so is an all-zero span id
+    "zz-not-a-trace-parent",
+    "00-" + "a" * 2000,
+])
+def test_a_malformed_traceparent_starts_a_new_trace(service, receiver, traceparent):
+    status, headers, body = service.stream({"input_text": "Hello", "agent_id": "HELLO"},
+                                           headers={"traceparent": traceparent, "tracestate": "x" * 3000})
+    assert status == 200 and ndjson(body)[-1]["type"] == "completion"
+    line = [l for l in service.log().splitlines() if headers["x-request-id"] in l][0]
+    trace_id = re.search(r'"trace_id": "([0-9a-f]{32})"', line)[1]
+    assert trace_id != "0" * 32 and trace_id not in traceparent
+    [server] = [span for span in receiver.trace(trace_id, count=3) if span.kind == SERVER]
+    assert server.parent_span_id == ""
