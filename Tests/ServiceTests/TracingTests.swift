@@ -191,6 +191,24 @@ struct AgentStepSpansTests {
         steps.finish()
         #expect(tracer.finishedSpans.count == AgentStepSpans.maxSpans)
     }
+
+    @Test("calls that never get their observation count against the limit too")
+    func pendingLimit() throws {
+        let tracer = InMemoryTracer()
+        let steps = AgentStepSpans(tracer: tracer, root: .topLevel, recordsContent: false)
+        for index in 0..<(AgentStepSpans.maxSpans * 2) {
+            steps.record(
+                tracePayload: ByteBuffer(
+                    string:
+                        #"{"trace":{"orchestrationTrace":{"invocationInput":{"traceId":"t-\#(index)","knowledgeBaseLookupInput":{"knowledgeBaseId":"KB"}}}}}"#
+                )
+            )
+        }
+        steps.finish()
+        // Each event opened a step and left a call waiting: half the limit each.
+        #expect(tracer.finishedSpans.count == AgentStepSpans.maxSpans)
+        #expect(tracer.activeSpans.isEmpty)
+    }
 }
 
 @Suite("Tracing: timestamps and settings")

@@ -66,14 +66,14 @@ final class AgentStepSpans {
 
     /// Reads one trace event's payload; a payload that is not a Bedrock trace makes no span.
     func record(tracePayload payload: ByteBuffer) {
-        guard self.spans < Self.maxSpans,
+        guard self.isUnderLimit,
             let event = try? payload.withUnsafeReadableBytes({ bytes throws(StrictJSONParser.Error) in try StrictJSONParser.parse(bytes) })
         else { return }
         self.record(event)
     }
 
     func record(_ event: JSONValue) {
-        guard case .object(let trace)? = event["trace"] else { return }
+        guard self.isUnderLimit, case .object(let trace)? = event["trace"] else { return }
         let time = event["eventTime"]?.stringValue.flatMap(TraceTimestamp.parse) ?? DefaultTracerClock.now
         let agentKey = event["callerChain"]?.arrayValue?.last?["agentAliasArn"]?.stringValue ?? event["agentId"]?.stringValue ?? ""
         for (kind, part) in trace {
@@ -295,6 +295,10 @@ final class AgentStepSpans {
     }
 
     // MARK: Helpers
+
+    /// Spans made and calls waiting for their observation (each a span to come) stay under
+    /// ``maxSpans``: past it an event changes nothing, so no table grows.
+    private var isUnderLimit: Bool { self.spans + self.calls.count < Self.maxSpans }
 
     private func startSpan(_ name: String, parent: ServiceContext, at time: DefaultTracerClock.Timestamp) -> (any Span)? {
         guard self.spans < Self.maxSpans else { return nil }
