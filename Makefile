@@ -4,7 +4,7 @@ SWIFT ?= swift
 PYTHON ?= python3
 FUZZ_SECONDS ?= 300
 
-.PHONY: all deps python-deps node-deps browser-deps build release test interop hardening end-to-end web-client lint client-types format dev run bench fuzz clean
+.PHONY: all deps python-deps contract-deps node-deps browser-deps build release test interop hardening end-to-end contract web-client lint client-types format dev run bench fuzz clean
 
 all: build
 
@@ -34,6 +34,13 @@ python-deps:
 	@$(PYTHON) -c "import boto3, pytest, jwt, cryptography, opentelemetry.proto" 2>/dev/null || { \
 	  echo "make python-deps: installing boto3, pytest, pyjwt, cryptography and opentelemetry-proto with pip (for the interop, hardening and end-to-end tests)"; \
 	  $(PYTHON) -m pip install --quiet boto3 pytest pyjwt cryptography opentelemetry-proto; }
+
+# schemathesis (it fuzzes the API from its OpenAPI document), openapi-spec-validator and
+# jsonschema, for Tests/Contract.
+contract-deps: python-deps
+	@$(PYTHON) -c "import schemathesis, openapi_spec_validator, jsonschema, referencing" 2>/dev/null || { \
+	  echo "make contract-deps: installing schemathesis and openapi-spec-validator with pip (for the contract tests)"; \
+	  $(PYTHON) -m pip install --quiet schemathesis openapi-spec-validator; }
 
 # Node (the client library's tests) and TypeScript's tsc (it checks the library's JSDoc types and
 # writes its .d.ts), from Debian's packages when missing.
@@ -69,6 +76,7 @@ test: deps python-deps
 	$(MAKE) --no-print-directory interop
 	$(MAKE) --no-print-directory hardening
 	$(MAKE) --no-print-directory end-to-end
+	$(MAKE) --no-print-directory contract
 	$(MAKE) --no-print-directory web-client
 	$(MAKE) --no-print-directory lint
 	@echo "Load generator smoke run (debug binaries, a few checked streams; not a measurement):"
@@ -87,6 +95,11 @@ hardening: python-deps
 # MockBedrock binaries, parsed and checked by the test suite's own SSE parser.
 end-to-end: python-deps
 	SERVICE_BIN_DIR=$(CURDIR)/.build/debug $(PYTHON) -m pytest -q -p no:cacheprovider Tests/EndToEnd
+
+# The published contract: GET /openapi.json validated, fuzzed by schemathesis (fixed seed, bounded)
+# and held to the statuses, codes and lines the debug service and MockBedrock binaries produce.
+contract: contract-deps
+	SERVICE_BIN_DIR=$(CURDIR)/.build/debug $(PYTHON) -m pytest -q -p no:cacheprovider Tests/Contract
 
 # The browser client library under Node's test runner, then the playground in headless Chromium
 # (screenshots in .build/screenshots), against the debug service and MockBedrock binaries.

@@ -18,6 +18,16 @@ public enum AgentCoreIdentifier: Sendable {
         }
     }
 
+    /// The rule as an ECMA-262 regular expression, for the API's OpenAPI document (tests check
+    /// that it accepts what ``violation(in:)`` accepts).
+    public var pattern: String {
+        switch self {
+        case .runtimeArn: "^arn:aws(-[^:]+)?:bedrock-agentcore:[a-z0-9-]+:[0-9]{12}:runtime/[a-zA-Z][a-zA-Z0-9_]{0,47}-[a-zA-Z0-9]{10}$"
+        case .qualifier: "^[a-zA-Z][a-zA-Z0-9_]{0,47}$"
+        case .runtimeSessionId: "^[!-~]{33,256}$"
+        }
+    }
+
     /// What is wrong with `value` under this rule, or `nil` when it complies.
     public func violation(in value: String) -> String? {
         switch self {

@@ -17,6 +17,12 @@ public struct BedrockIdentifier: Sendable {
     /// `memoryId`: `^[0-9a-zA-Z._:-]+$`, 2 to 100 characters.
     public static let memoryId = BedrockIdentifier(field: "memoryId", lengths: 2...100, extraCharacters: [".", "_", ":", "-"])
 
+    /// The rule as an ECMA-262 regular expression, for the API's OpenAPI document.
+    public var pattern: String {
+        let extra = self.extraCharacters.sorted().map { $0 == "-" ? "\\-" : String($0) }.joined()
+        return "^[0-9a-zA-Z\(extra)]{\(self.lengths.lowerBound),\(self.lengths.upperBound)}$"
+    }
+
     /// What is wrong with `value` under this rule, or `nil` when it complies.
     public func violation(in value: String) -> String? {
         // Every allowed character is ASCII: a value of allowed bytes is as many characters long as

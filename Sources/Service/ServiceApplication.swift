@@ -103,6 +103,7 @@ struct ServiceApplication: Sendable {
         )
         .register(on: router)
         BrowserRoutes(configuration: self.configuration).register(on: router)
+        OpenAPIRoute(configuration: self.configuration).register(on: router)
         StatusRoutes(
             configuration: self.configuration,
             credentialSource: self.credentials.source.name,

@@ -4,7 +4,10 @@ import Hummingbird
 extension Router where Context == ServiceRequestContext {
     /// The methods a path of this service may be asked with; every one a path does not serve is
     /// answered 405 with `Allow`, not 404 (RFC 9110, section 15.5.6).
-    static var knownMethods: [HTTPRequest.Method] { [.get, .head, .post, .put, .delete, .patch, .options, .trace] }
+    /// QUERY (the safe method with a body, draft-ietf-httpbis-safe-method-w-body) included.
+    static var knownMethods: [HTTPRequest.Method] { [.get, .head, .post, .put, .delete, .patch, .options, .trace, Self.query] }
+
+    static let query = HTTPRequest.Method("QUERY")!
 
     /// Answers the methods `path` does not serve with 405 and `Allow`. HEAD counts as served with
     /// GET: the router answers it from the GET handler.

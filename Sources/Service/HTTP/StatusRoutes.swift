@@ -83,6 +83,7 @@ struct StatusRoutes: Sendable {
                 "health": .string("GET /health"),
                 "metrics": .string("GET /metrics"),
                 "info": .string("GET /"),
+                "openapi": .string("GET /openapi.json"),
             ]
             if playground { endpoints["playground"] = .string("GET /playground") }
             return Self.json([

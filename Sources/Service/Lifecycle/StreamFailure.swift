@@ -45,6 +45,19 @@ struct StreamFailure: Error, Sendable {
 
     /// The stable code clients switch on.
     var errorCode: String { self.row.code }
+
+    /// Every kind, for the error table of the OpenAPI document.
+    static var allKinds: [Kind] {
+        BedrockException.allCases.map(Kind.bedrock) + AgentCoreException.allCases.map(Kind.agentCore) + [
+            .agentError, .unknownUpstreamError, .upstreamUnavailable, .connectFailed, .connectTimeout, .firstEventTimeout, .idleTimeout,
+            .streamTimeout, .corruptFrame, .streamCut, .credentialsUnavailable, .serverShuttingDown, .internalError,
+        ]
+    }
+
+    /// Every `error_code` an error line may carry (a client that left gets no line), sorted.
+    static var allErrorCodes: [String] {
+        Set(Self.allKinds.map { StreamFailure($0, detail: "").errorCode }).sorted()
+    }
     /// Whether the same request may succeed if sent again.
     var retryable: Bool { self.row.retryable }
     /// The message safe to show a user.

@@ -60,7 +60,7 @@ struct ChatRequest {
         switch role {
         case "user":
             let text = parts.compactMap { $0["type"] == "text" ? $0["text"]?.stringValue : nil }.joined(separator: "\n")
-            guard !text.allSatisfy(\.isWhitespace) else {
+            guard !StreamRequest.isBlank(text) else {
                 throw .invalidField("messages", "end with a user message that holds no text")
             }
             stream["input_text"] = .string(text)

@@ -59,7 +59,7 @@ struct StreamRequest: Sendable, Equatable {
         self.inputText = try reader.string("input_text")
         if let inputText {
             let length = inputText.unicodeScalars.count
-            guard !inputText.allSatisfy(\.isWhitespace) else {
+            guard !Self.isBlank(inputText) else {
                 throw .invalidField("input_text", "must not be empty")
             }
             guard length <= configuration.maxInputCharacters else {
@@ -179,6 +179,20 @@ struct StreamRequest: Sendable, Equatable {
     static func runtimeSessionId(_ sessionId: String) -> String {
         if AgentCoreIdentifier.runtimeSessionId.violation(in: sessionId) == nil { return sessionId }
         return "session-" + Hashing.hex(Hashing.sha256(Array(sessionId.utf8)))
+    }
+
+    /// What counts as blank: ECMA-262's white space and line terminators, so that the OpenAPI
+    /// document's pattern (``notBlankPattern``) means the same in every JSON Schema validator.
+    static let blankScalars: Set<Unicode.Scalar> = Set(
+        [0x09, 0x0A, 0x0B, 0x0C, 0x0D, 0x20, 0xA0, 0x1680, 0x2028, 0x2029, 0x202F, 0x205F, 0x3000, 0xFEFF].compactMap(Unicode.Scalar.init)
+            + (0x2000...0x200A).compactMap(Unicode.Scalar.init)
+    )
+
+    /// A string with a character that is not blank.
+    static let notBlankPattern = #"[^\t\n\u000b\f\r \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff]"#
+
+    static func isBlank(_ text: String) -> Bool {
+        text.unicodeScalars.allSatisfy(Self.blankScalars.contains)
     }
 
     /// The principal may invoke this agent (`agents` of its key or claims), or the request is 403.
