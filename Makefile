@@ -4,7 +4,7 @@ SWIFT ?= swift
 PYTHON ?= python3
 FUZZ_SECONDS ?= 300
 
-.PHONY: all deps python-deps contract-deps node-deps browser-deps build release test interop hardening end-to-end contract web-client lint client-types format dev run bench fuzz clean
+.PHONY: all deps python-deps contract-deps node-deps browser-deps build release test interop hardening end-to-end contract soak soak-smoke web-client lint client-types format dev run bench fuzz clean
 
 all: build
 
@@ -77,6 +77,7 @@ test: deps python-deps
 	$(MAKE) --no-print-directory hardening
 	$(MAKE) --no-print-directory end-to-end
 	$(MAKE) --no-print-directory contract
+	$(MAKE) --no-print-directory soak-smoke
 	$(MAKE) --no-print-directory web-client
 	$(MAKE) --no-print-directory lint
 	@echo "Load generator smoke run (debug binaries, a few checked streams; not a measurement):"
@@ -100,6 +101,17 @@ end-to-end: python-deps
 # and held to the statuses, codes and lines the debug service and MockBedrock binaries produce.
 contract: contract-deps
 	SERVICE_BIN_DIR=$(CURDIR)/.build/debug $(PYTHON) -m pytest -q -p no:cacheprovider Tests/Contract
+
+# Reliability under faults and load (Tests/Soak/soak.py): a steady mixed load with every fault,
+# hostile clients, MockBedrock killed and restarted, credentials expiring, SIGTERM with streams in
+# flight; prints the figures and writes RELIABILITY.md. SOAK_SECONDS long (default 180).
+SOAK_SECONDS ?= 180
+soak: build python-deps
+	SERVICE_BIN_DIR=$(CURDIR)/.build/debug $(PYTHON) Tests/Soak/soak.py --duration $(SOAK_SECONDS) --report RELIABILITY.md
+
+# The same, 20 seconds, for make test: it fails on any violation, crash, leak or cut stream.
+soak-smoke: python-deps
+	SERVICE_BIN_DIR=$(CURDIR)/.build/debug $(PYTHON) Tests/Soak/soak.py --smoke
 
 # The browser client library under Node's test runner, then the playground in headless Chromium
 # (screenshots in .build/screenshots), against the debug service and MockBedrock binaries.
@@ -191,11 +203,13 @@ FUZZ_FLAGS = -rss_limit_mb=2048 -malloc_limit_mb=64 -timeout=10 -print_final_sta
 fuzz: deps
 	$(SWIFT) build -c release --package-path Fuzz \
 	  -Xswiftc -sanitize=fuzzer,address -Xswiftc -use-ld=lld
-	mkdir -p Fuzz/corpus/eventstream Fuzz/corpus/requests
+	mkdir -p Fuzz/corpus/eventstream Fuzz/corpus/requests Fuzz/corpus/sse
 	cp Tests/EventStreamTests/Resources/eventstream-vectors/encoded/*/* Fixtures/*.eventstream Fuzz/corpus/eventstream/
 	cp Fuzz/Seeds/requests/* Fuzz/corpus/requests/
+	cp Fuzz/Seeds/sse/* Fuzz/corpus/sse/
 	Fuzz/.build/release/EventStreamFuzzer Fuzz/corpus/eventstream -max_total_time=$(FUZZ_SECONDS) $(FUZZ_FLAGS)
 	Fuzz/.build/release/RequestParserFuzzer Fuzz/corpus/requests -max_total_time=$(FUZZ_SECONDS) -max_len=65536 $(FUZZ_FLAGS)
+	Fuzz/.build/release/ServerSentEventFuzzer Fuzz/corpus/sse -max_total_time=$(FUZZ_SECONDS) -max_len=65536 $(FUZZ_FLAGS)
 
 clean:
 	rm -rf .build Fuzz/.build Fuzz/corpus

@@ -14,6 +14,7 @@ let package = Package(
         .library(name: "AWSAccess", targets: ["AWSAccess"]),
         .library(name: "BedrockAgentRuntime", targets: ["BedrockAgentRuntime"]),
         .library(name: "Authentication", targets: ["Authentication"]),
+        .library(name: "BedrockAgentCore", targets: ["BedrockAgentCore"]),
         .executable(name: "bedrock-agent-streaming", targets: ["AgentStreamingService"]),
         .executable(name: "MockBedrock", targets: ["MockBedrock"]),
         .executable(name: "Benchmarks", targets: ["Benchmarks"]),
@@ -113,7 +114,7 @@ let package = Package(
         // shared by the service (which calls it) and MockBedrock (which answers like it).
         .target(
             name: "BedrockAgentCore",
-            dependencies: ["AWSAccess"],
+            dependencies: ["AWSAccess", .product(name: "NIOCore", package: "swift-nio")],
             swiftSettings: swiftSettings
         ),
         // Who is asking: API keys, JWTs verified with jwt-kit against an issuer's JWKS, per-principal

@@ -25,6 +25,14 @@ let package = Package(
             ]
         ),
         .executableTarget(
+            name: "ServerSentEventFuzzer",
+            dependencies: [
+                "FuzzDriver",
+                .product(name: "BedrockAgentCore", package: rootPackage),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
+        .executableTarget(
             name: "RequestParserFuzzer",
             dependencies: [
                 "FuzzDriver",

@@ -1,3 +1,4 @@
+import BedrockAgentCore
 import NIOCore
 import Testing
 

@@ -62,7 +62,6 @@ final class MockState: Sendable {
     private struct Memory {
         var pauses: [String: Pause] = [:]
         var firstCalls: [String: Int] = [:]
-        var issued: [String: AWSCredentials] = [:]
         var statistics = Statistics()
         var invocations: [Invocation] = []
     }
@@ -163,33 +162,61 @@ final class MockState: Sendable {
         if let testCredentials, testCredentials.accessKeyID == accessKeyID {
             return .valid(testCredentials)
         }
-        guard let issued = self.memory.withLock({ $0.issued[accessKeyID] }) else {
+        guard let credentials = self.issuedCredentials(accessKeyID) else {
             return .unknown
         }
-        if let expiration = issued.expiration, expiration <= now {
+        if let expiration = credentials.expiration, expiration <= now {
             return .expired
         }
-        return .valid(issued)
+        return .valid(credentials)
     }
 
     /// New temporary credentials, valid for `lifetime`, which the mock will accept until then.
+    ///
+    /// Nothing is remembered: the key id carries the expiry (`ASIA`, seven base-32 digits of its
+    /// Unix time, nine random ones) and the secret and session token are derived from it with the
+    /// mock's own secret. A MockBedrock restarted with the same settings accepts what the one
+    /// before it issued, as AWS does across its fleet (the soak restarts it mid-run).
     func issueCredentials(lifetime: Duration, now: Date) -> AWSCredentials {
         let seconds = Double(lifetime.components.seconds) + Double(lifetime.components.attoseconds) / 1e18
-        let credentials = AWSCredentials(
-            accessKeyID: "ASIA" + Self.randomString(16, from: "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"),
-            secretAccessKey: Self.randomString(40, from: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"),
-            sessionToken: "MockBedrockSession/" + Self.randomString(64, from: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"),
-            expiration: now.addingTimeInterval(seconds)
-        )
-        self.memory.withLock { memory in
-            memory.issued[credentials.accessKeyID] = credentials
-            memory.statistics.credentialsIssued += 1
-        }
-        return credentials
+        let expiry = UInt64(max(0, (now.timeIntervalSince1970 + seconds).rounded(.down)))
+        let keyID = "ASIA" + Self.base32(expiry, digits: 7) + Self.randomString(9, from: Self.base32Alphabet)
+        self.memory.withLock { $0.statistics.credentialsIssued += 1 }
+        return self.issuedCredentials(keyID)!
     }
 
-    private static func randomString(_ length: Int, from alphabet: String) -> String {
-        let characters = Array(alphabet)
-        return String((0..<length).map { _ in characters.randomElement()! })
+    /// The credentials behind an issued key id, or `nil` when it is not one.
+    private func issuedCredentials(_ accessKeyID: String) -> AWSCredentials? {
+        let characters = Array(accessKeyID)
+        guard characters.count == 20, accessKeyID.hasPrefix("ASIA"),
+            let expiry = Self.number(base32: characters[4..<11]), characters[11...].allSatisfy(Self.base32Alphabet.contains)
+        else { return nil }
+        let key = Array((self.testCredentials?.secretAccessKey ?? "MockBedrock issued credentials").utf8)
+        func derived(_ purpose: String) -> [UInt8] { Hashing.hmacSHA256(key: key, data: Array("\(purpose):\(accessKeyID)".utf8)) }
+        return AWSCredentials(
+            accessKeyID: accessKeyID,
+            secretAccessKey: String(Data(derived("secret")).base64EncodedString().prefix(40)),
+            sessionToken: "MockBedrockSession/" + Hashing.hex(derived("token")),
+            expiration: Date(timeIntervalSince1970: TimeInterval(expiry))
+        )
+    }
+
+    private static let base32Alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567")
+
+    private static func base32(_ value: UInt64, digits: Int) -> String {
+        String((0..<digits).reversed().map { Self.base32Alphabet[Int((value >> (5 * UInt64($0))) & 31)] })
+    }
+
+    private static func number(base32 digits: ArraySlice<Character>) -> UInt64? {
+        var value: UInt64 = 0
+        for digit in digits {
+            guard let index = Self.base32Alphabet.firstIndex(of: digit) else { return nil }
+            value = value << 5 | UInt64(index)
+        }
+        return value
+    }
+
+    private static func randomString(_ length: Int, from characters: [Character]) -> String {
+        String((0..<length).map { _ in characters.randomElement()! })
     }
 }

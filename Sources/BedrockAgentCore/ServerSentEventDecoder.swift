@@ -3,15 +3,16 @@ import NIOCore
 /// Server-Sent Events as the HTML standard reads them, for an AgentCore container's streamed
 /// answer: the `data` lines of each event joined with `\n`, dispatched at a blank line; comments,
 /// `event`, `id` and `retry` carry nothing this service uses. Lines end with `\n`, `\r\n` or `\r`.
+/// The service's AgentCore backend reads with it, and `Fuzz/` fuzzes it.
 ///
 /// An event may be at most ``maximumEventBytes`` long: a container that never ends a line cannot
 /// make the service hold its whole answer. At the end of the body, an event that lacks its
 /// closing blank line is still dispatched (a container's last event is its answer's end).
-struct ServerSentEventDecoder: NIOSingleStepByteToMessageDecoder {
-    typealias InboundOut = ByteBuffer
+public struct ServerSentEventDecoder: NIOSingleStepByteToMessageDecoder {
+    public typealias InboundOut = ByteBuffer
 
     /// The most one event's lines may hold.
-    static let maximumEventBytes = 1 << 20
+    public static let maximumEventBytes = 1 << 20
 
     /// The data of the event being read.
     private var data = ByteBuffer()
@@ -22,18 +23,20 @@ struct ServerSentEventDecoder: NIOSingleStepByteToMessageDecoder {
     /// searched once, not once per read.
     private var searched = 0
 
-    struct EventTooLarge: Error, CustomStringConvertible {
-        var description: String { "an event of the answer is larger than \(ServerSentEventDecoder.maximumEventBytes) bytes" }
+    public struct EventTooLarge: Error, CustomStringConvertible {
+        public var description: String { "an event of the answer is larger than \(ServerSentEventDecoder.maximumEventBytes) bytes" }
     }
 
-    mutating func decode(buffer: inout ByteBuffer) throws -> ByteBuffer? {
+    public init() {}
+
+    public mutating func decode(buffer: inout ByteBuffer) throws -> ByteBuffer? {
         while let line = try self.nextLine(&buffer, atEnd: false) {
             if let event = try self.take(line) { return event }
         }
         return nil
     }
 
-    mutating func decodeLast(buffer: inout ByteBuffer, seenEOF: Bool) throws -> ByteBuffer? {
+    public mutating func decodeLast(buffer: inout ByteBuffer, seenEOF: Bool) throws -> ByteBuffer? {
         while let line = try self.nextLine(&buffer, atEnd: true) {
             if let event = try self.take(line) { return event }
         }
