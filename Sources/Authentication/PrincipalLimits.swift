@@ -3,9 +3,11 @@ import Synchronization
 /// Per-principal limits of one task: `PRINCIPAL_REQUESTS_PER_MINUTE` as a token bucket (a full
 /// minute's worth may come at once, then the rate), `PRINCIPAL_MAX_STREAMS` streams at once, and
 /// an optional `PRINCIPAL_TOKENS_PER_HOUR` budget of model tokens (input and output), also a
-/// bucket: a full hour's worth, refilled continuously, charged with each answer's usage when the
-/// answer ends. A new stream is refused while the budget is spent (zero or below: a stream that
-/// was admitted with budget left is never cut off, so the last answer may overdraw it).
+/// bucket: a full hour's worth, refilled continuously, charged with an answer's usage as the
+/// agent reports it. A new stream is refused while the budget is spent (zero or below: a stream
+/// that was admitted with budget left is never cut off, so answers running at once may overdraw
+/// it, by at most another hour's worth: the debt stops at minus the budget, so a principal waits
+/// at most about an hour).
 ///
 /// Principals are counted by ``Principal/scopedId``. State for a principal that is idle with full
 /// buckets is dropped when the table grows, so memory follows the active principals.
@@ -135,7 +137,8 @@ public final class PrincipalLimits: Sendable {
 
     private func spend(tokens: Int, key: String) {
         guard self.tokensPerHour != nil, tokens > 0 else { return }
-        self.withEntry(key, now: self.now()) { entry in entry.tokens -= Double(tokens) }
+        let floor = -self.tokenCapacity
+        self.withEntry(key, now: self.now()) { entry in entry.tokens = max(floor, entry.tokens - Double(tokens)) }
     }
 
     /// Runs `body` on the principal's entry, refilled up to `now` (a new one starts full), under

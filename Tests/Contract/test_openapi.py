@@ -23,7 +23,7 @@ import pytest
 import referencing
 from openapi_spec_validator import validate
 
-from binaries import ROOT, Service, mock_call, ndjson
+from binaries import BIN, ROOT, Service, ndjson
 
 FIXTURES = sorted(path.stem for path in (ROOT / "Fixtures").glob("*.json") if path.stem != "README")
 STREAM = "/api/agent/stream"
@@ -68,23 +68,28 @@ class Contract:
 def open_service(mock):
     running = Service(mock, {"ALLOWED_AGENT_IDS": ",".join(FIXTURES), "MAX_REQUEST_BYTES": "4096", "REQUEST_READ_TIMEOUT_SECONDS": "1",
                              "FIRST_EVENT_TIMEOUT_SECONDS": "1.5", "IDLE_TIMEOUT_SECONDS": "1.5"})
+    running.mock_url = mock
     yield running
     running.stop()
 
 
-@pytest.fixture(scope="module")
-def keyed(mock, tmp_path_factory):
-    """A service that takes API keys, with a per-principal token budget."""
-    folder = tmp_path_factory.mktemp("keys")
-    key = subprocess.run([str(ROOT / ".build/debug/bedrock-agent-streaming"), "new-api-key", "--id", "contract"],
+def keyed_service(mock, folder, **env):
+    """A service that takes API keys (`.key` is one), with `env`."""
+    key = subprocess.run([str(BIN / "bedrock-agent-streaming"), "new-api-key", "--id", "contract"],
                          capture_output=True, text=True, check=True)
     lines = [line.strip() for line in key.stdout.strip().splitlines()]
     secret = lines[1]
     entry = json.loads(lines[-1])
     (folder / "keys.json").write_text(json.dumps({"keys": [entry]}))
-    running = Service(mock, {"AUTH_MODE": "api_key", "API_KEYS_FILE": str(folder / "keys.json"), "PRINCIPAL_TOKENS_PER_HOUR": "300",
-                             "PRINCIPAL_REQUESTS_PER_MINUTE": "1000"})
+    running = Service(mock, {"AUTH_MODE": "api_key", "API_KEYS_FILE": str(folder / "keys.json"), **env})
     running.key = secret
+    return running
+
+
+@pytest.fixture(scope="module")
+def keyed(mock, tmp_path_factory):
+    """A service that takes API keys, with a per-principal token budget."""
+    running = keyed_service(mock, tmp_path_factory.mktemp("keys"), PRINCIPAL_TOKENS_PER_HOUR="300", PRINCIPAL_REQUESTS_PER_MINUTE="1000")
     yield running
     running.stop()
 
@@ -199,21 +204,49 @@ def test_every_documented_status_of_the_stream_route_is_what_the_service_answers
     assert payload["error_code"] in contract.error_codes(STREAM, "post", 408)
     contract.check(payload, contract.response(STREAM, "post", 408)["content"]["application/json"]["schema"])
 
-    # 401 and 429 where access control is on.
-    keyed_contract = Contract(document(keyed))
-    got, headers, body = keyed.stream({"input_text": "Hi", "agent_id": "HELLO"})
-    assert got == 401 and json.loads(body)["error_code"] in keyed_contract.error_codes(STREAM, "post", 401)
-    assert headers["www-authenticate"].startswith("Bearer") or "www-authenticate" in headers
-    got, _, body = keyed.stream({"input_text": "Hi", "agent_id": "HELLO"}, headers={"X-API-Key": "wrong-key"})
-    assert got == 401 and json.loads(body)["error_code"] == "invalid_credentials"
-    auth = {"X-API-Key": keyed.key}
-    assert keyed.stream({"input_text": "Hi", "agent_id": "USAGE"}, headers=auth)[0] == 200  # spends 318 of 300
-    got, headers, body = keyed.stream({"input_text": "Hi", "agent_id": "HELLO"}, headers=auth)
-    assert got == 429
-    payload = json.loads(body)
-    assert payload["error_code"] == "token_budget_exhausted" and int(headers["retry-after"]) > 0
-    assert payload["error_code"] in keyed_contract.error_codes(STREAM, "post", 429)
-    keyed_contract.check(payload, keyed_contract.response(STREAM, "post", 429)["content"]["application/json"]["schema"])
+    # 401 and 429 where access control is on, on a service of this test's own (the budget and the
+    # request bucket are its alone).
+    limited = keyed_service(open_service.mock_url, Path(tempfile.mkdtemp()), PRINCIPAL_TOKENS_PER_HOUR="300",
+                            PRINCIPAL_REQUESTS_PER_MINUTE="3")
+    try:
+        keyed_contract = Contract(document(limited))
+        got, headers, body = limited.stream({"input_text": "Hi", "agent_id": "HELLO"})
+        assert got == 401 and json.loads(body)["error_code"] == "authentication_required"
+        assert headers["www-authenticate"].startswith("Bearer")
+        got, headers, body = limited.stream({"input_text": "Hi", "agent_id": "HELLO"}, headers={"X-API-Key": "wrong-key"})
+        assert got == 401 and json.loads(body)["error_code"] == "invalid_credentials"
+        auth = {"X-API-Key": limited.key}
+        assert limited.stream({"input_text": "Hi", "agent_id": "USAGE"}, headers=auth)[0] == 200  # spends 318 of 300
+        refusals = []
+        for _ in range(3):
+            got, headers, body = limited.stream({"input_text": "Hi", "agent_id": "HELLO"}, headers=auth)
+            assert got == 429 and int(headers["retry-after"]) > 0
+            refusals.append(json.loads(body))
+        # The budget refuses the second request, the bucket of 3 a minute the fourth.
+        assert [r["error_code"] for r in refusals] == ["token_budget_exhausted", "token_budget_exhausted", "rate_limited"]
+        for payload in refusals:
+            assert payload["error_code"] in keyed_contract.error_codes(STREAM, "post", 429)
+            keyed_contract.check(payload, keyed_contract.response(STREAM, "post", 429)["content"]["application/json"]["schema"])
+        for status in (401,):
+            assert {"authentication_required", "invalid_credentials"} <= keyed_contract.error_codes(STREAM, "post", status)
+    finally:
+        limited.stop()
+
+    # 503 too_many_streams: one stream at a time, the second refused while the first runs.
+    single = Service(open_service.mock_url, {"MAX_CONCURRENT_STREAMS": "1"})
+    try:
+        slow = {"input_text": "Hi", "agent_id": "LOADTEST", "session_attributes": {"chunks": "20", "delayMs": "100"}}
+        with single.connect() as first:
+            body = json.dumps(slow).encode()
+            first.sendall(f"POST {STREAM} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n".encode() + body)
+            assert b" 200 " in first.recv(4096)
+            got, headers, body = single.stream({"input_text": "Hi", "agent_id": "HELLO"})
+        assert got == 503 and headers["retry-after"] == "1"
+        payload = json.loads(body)
+        assert payload["error_code"] == "too_many_streams" and payload["error_code"] in contract.error_codes(STREAM, "post", 503)
+        contract.check(payload, contract.response(STREAM, "post", 503)["content"]["application/json"]["schema"])
+    finally:
+        single.stop()
 
 
 def sse_events(body):

@@ -258,6 +258,11 @@ struct PrincipalLimitsTests {
         #expect(limits.streams(of: self.alice) == 0)
         clock.withLock { $0 += .seconds(7_200) }
         #expect(limits.tokensLeft(of: self.alice) == 3_600)
+        // The debt stops at minus one budget: at most an hour's wait, however much was overdrawn.
+        let greedy = try limits.openStream(self.alice)
+        greedy.spend(tokens: 1_000_000)
+        #expect(limits.tokensLeft(of: self.alice) == -3_600)
+        #expect(throws: PrincipalLimits.Refusal(limit: .tokens, retryAfterSeconds: 3_601)) { try limits.openStream(self.alice) }
     }
 
     @Test("without a budget, spending does nothing")

@@ -179,6 +179,24 @@ struct AgentStepSpansTests {
         #expect(tracer.activeSpans.isEmpty)
     }
 
+    @Test("numbers an agent sends out of range (tokens, times, codes) are left out, not trapped on")
+    func hostileNumbers() throws {
+        let tracer = InMemoryTracer()
+        let steps = AgentStepSpans(tracer: tracer, root: .topLevel, recordsContent: false)
+        steps.record(
+            tracePayload: ByteBuffer(
+                string:
+                    #"{"eventTime":"9999-12-31T23:59:59Z","trace":{"orchestrationTrace":{"modelInvocationOutput":{"traceId":"t","metadata":{"usage":{"inputTokens":1e300,"outputTokens":-5}}}}}}"#
+            )
+        )
+        steps.record(tracePayload: ByteBuffer(string: #"{"trace":{"failureTrace":{"traceId":"t","failureCode":9.3e18,"failureReason":"x"}}}"#))
+        steps.finish()
+        let chat = try #require(tracer.finishedSpans.first { $0.operationName == "chat" })
+        #expect(chat.attributes["gen_ai.usage.input_tokens"] == nil && chat.attributes["gen_ai.usage.output_tokens"] == nil)
+        let failure = try #require(tracer.finishedSpans.first { $0.operationName == "failure" })
+        #expect(failure.attributes["error.type"] == nil)
+    }
+
     @Test("at most maxSpans spans a stream, however long the answer")
     func spanLimit() throws {
         let tracer = InMemoryTracer()
@@ -247,6 +265,10 @@ struct TracingSettingsTests {
         #expect(try !self.tracing([:]).enabled)
         #expect(try !self.tracing(["OTEL_SERVICE_NAME": "x"]).enabled)
         #expect(try !self.tracing(["OTEL_EXPORTER_OTLP_ENDPOINT": "", "OTEL_TRACES_SAMPLER": " "]).enabled, "empty is unset")
+        let trimmed = try self.tracing([
+            "OTEL_EXPORTER_OTLP_ENDPOINT": " http://c:4318 ", "OTEL_TRACES_SAMPLER": "traceidratio ", "OTEL_SERVICE_NAME": "",
+        ])
+        #expect(trimmed.environment == ["OTEL_EXPORTER_OTLP_ENDPOINT": "http://c:4318", "OTEL_TRACES_SAMPLER": "traceidratio"])
         #expect(try self.tracing(["OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4318"]).enabled)
         #expect(try self.tracing(["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "https://collector/v1/traces"]).enabled)
         #expect(try !self.tracing(["OTEL_EXPORTER_OTLP_ENDPOINT": "http://c:4318", "OTEL_SDK_DISABLED": "true"]).enabled)
@@ -266,6 +288,12 @@ struct TracingSettingsTests {
             ("OTEL_TRACES_EXPORTER", "jaeger"),
             ("OTEL_SDK_DISABLED", "maybe"),
             ("OTEL_RESOURCE_ATTRIBUTES", "team"),
+            ("OTEL_PROPAGATORS", "tracecontext,baggage"),
+            ("OTEL_PROPAGATORS", "xray"),
+            ("OTEL_EXPORTER_OTLP_HEADERS", "Authorization"),
+            ("OTEL_BSP_SCHEDULE_DELAY", "soon"),
+            ("OTEL_EXPORTER_OTLP_TIMEOUT", "-1"),
+            ("OTEL_EXPORTER_OTLP_COMPRESSION", "brotli"),
         ]
     )
     func invalid(name: String, value: String) {

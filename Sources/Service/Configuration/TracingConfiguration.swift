@@ -11,8 +11,9 @@ import Foundation
 struct TracingConfiguration: Sendable, Equatable {
     /// Whether spans are made and exported.
     var enabled = false
-    /// The variables swift-otel reads, as this service's configuration saw them (the process
-    /// environment over the `.env` file), handed to swift-otel's environment overrides.
+    /// The `OTEL_*` variables as this service checked them (the process environment over the
+    /// `.env` file, trimmed, empty ones dropped); ``OTelTracing`` makes the process environment
+    /// say the same before swift-otel reads it.
     var environment: [String: String] = [:]
 
     /// The samplers swift-otel implements, by their `OTEL_TRACES_SAMPLER` names.
@@ -25,9 +26,8 @@ struct TracingConfiguration: Sendable, Equatable {
     init(reader: SettingReader) throws(ConfigurationError) {
         // As the OpenTelemetry specification says, an empty value is as if it were not set
         // (compose's `${OTEL_EXPORTER_OTLP_ENDPOINT:-}` leaves tracing off).
-        self.environment = reader.environment.filter {
-            $0.key.hasPrefix("OTEL_") && !$0.value.trimmingCharacters(in: .whitespaces).isEmpty
-        }
+        self.environment = reader.environment.filter { $0.key.hasPrefix("OTEL_") }
+            .mapValues { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.value.isEmpty }
         let reader = SettingReader(environment: self.environment)
         let disabled = try reader.boolean("OTEL_SDK_DISABLED") ?? false
         let exporter = try reader.text("OTEL_TRACES_EXPORTER")?.lowercased()
@@ -63,6 +63,34 @@ struct TracingConfiguration: Sendable, Equatable {
                     source: "OTEL_TRACES_SAMPLER_ARG",
                     problem: "must be a sampling ratio from 0 to 1, got '\(argument)'"
                 )
+            }
+        }
+        if let propagators = try reader.text("OTEL_PROPAGATORS") {
+            // swift-otel 1.6 implements W3C trace context only; it stops the process at any other.
+            let names = propagators.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+            guard !names.isEmpty, names.allSatisfy(["tracecontext", "none"].contains) else {
+                throw ConfigurationError(source: "OTEL_PROPAGATORS", problem: "must be tracecontext (or none), got '\(propagators)'")
+            }
+        }
+        for name in ["OTEL_EXPORTER_OTLP_HEADERS", "OTEL_EXPORTER_OTLP_TRACES_HEADERS"] {
+            guard let headers = try reader.text(name) else { continue }
+            // The values are often credentials: the message never shows them.
+            for pair in headers.split(separator: ",", omittingEmptySubsequences: true) {
+                guard let equals = pair.firstIndex(of: "="), pair[..<equals].contains(where: { !$0.isWhitespace }) else {
+                    throw ConfigurationError(source: name, problem: "must be key=value pairs separated by commas (the value is not shown)")
+                }
+            }
+        }
+        // Milliseconds, and queue sizes.
+        for name in ["OTEL_EXPORTER_OTLP_TIMEOUT", "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", "OTEL_BSP_SCHEDULE_DELAY", "OTEL_BSP_EXPORT_TIMEOUT"] {
+            _ = try reader.integer(name, in: 0...86_400_000)
+        }
+        for name in ["OTEL_BSP_MAX_QUEUE_SIZE", "OTEL_BSP_MAX_EXPORT_BATCH_SIZE"] {
+            _ = try reader.integer(name, in: 1...1_000_000)
+        }
+        for name in ["OTEL_EXPORTER_OTLP_COMPRESSION", "OTEL_EXPORTER_OTLP_TRACES_COMPRESSION"] {
+            if let value = try reader.text(name), !["gzip", "none"].contains(value) {
+                throw ConfigurationError(source: name, problem: "must be gzip or none, got '\(value)'")
             }
         }
         if let attributes = try reader.text("OTEL_RESOURCE_ATTRIBUTES") {

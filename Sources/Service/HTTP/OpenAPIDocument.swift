@@ -146,7 +146,7 @@ enum OpenAPIDocument {
             "operationId": "resumeChat",
             "summary": "The AI SDK's resume request: there is no stream to resume.",
             "parameters": [["name": "id", "in": "path", "required": .bool(true), "schema": ["type": "string"]]],
-            "responses": ["204": ["description": "Nothing to resume."], "404": Self.errorResponse("No such endpoint.", codes: ["not_found"])],
+            "responses": ["204": ["description": "Nothing to resume."]],
         ]
     }
 
@@ -288,7 +288,11 @@ enum OpenAPIDocument {
                 "properties": [
                     "error_code": ["type": "string", "description": "Stable: clients switch on it."],
                     "message": ["type": "string", "description": "Safe to show; names the field of an invalid_request."],
-                    "request_id": ["type": "string", "description": "Absent only for too_many_connections, refused before any request."],
+                    "request_id": [
+                        "type": "string",
+                        "description":
+                            "Absent when the connection was refused before a request was read: too_many_connections, request_timeout, and server_shutting_down on a connection that arrived while draining.",
+                    ],
                 ],
             ],
             "StreamLine": Self.streamLine(),
@@ -354,7 +358,10 @@ enum OpenAPIDocument {
     ]
 
     private static func streamRequest(configuration: ServiceConfiguration) -> JSONValue {
-        let runtimeNames = configuration.agentCore.runtimes.keys.sorted()
+        // Named runtimes this API may invoke (ALLOWED_AGENT_RUNTIME_ARNS may leave some out: 403).
+        let runtimeNames = configuration.agentCore.runtimes.filter {
+            configuration.agentCore.allows(arn: $0.value.arn, allowedAgentIds: configuration.allowedAgentIds)
+        }.keys.sorted()
         // ALLOWED_AGENT_IDS: other agents are 403; a runtime's name is not an agent id.
         var bedrockAgent = Self.identifier(.agentId, "The Bedrock agent.")
         if let allowed = configuration.allowedAgentIds {
@@ -380,18 +387,20 @@ enum OpenAPIDocument {
                 ["required": ["payload"], "properties": ["payload": present, "input_text": absent]],
             ]
         ]
+        // Required means present and not null (null counts as absent).
+        let namedAgent = Self.with(bedrockAgent, "type", "string")
         var branches: [JSONValue] = [
             [
                 "title": "A Bedrock agent's turn",
                 "required": ["agent_id", "input_text"],
                 "properties": absentFields(["agent_runtime_arn", "qualifier", "payload", "invocation_id", "return_control_invocation_results"])
-                    .merging(["agent_id": bedrockAgent, "input_text": present]),
+                    .merging(["agent_id": namedAgent, "input_text": present]),
             ],
             [
                 "title": "A Bedrock agent's tool results (return of control)",
                 "required": ["agent_id", "invocation_id", "return_control_invocation_results"],
                 "properties": absentFields(["agent_runtime_arn", "qualifier", "payload"]).merging([
-                    "agent_id": bedrockAgent, "invocation_id": ["type": "string", "minLength": .number(1)],
+                    "agent_id": namedAgent, "invocation_id": ["type": "string", "minLength": .number(1)],
                     "return_control_invocation_results": present,
                 ]),
             ],
@@ -475,11 +484,9 @@ enum OpenAPIDocument {
                 ],
             ],
         ]
-        var required: [JSONValue] = ["id", "messages"]
-        if configuration.defaultAgentId == nil { required.append("agent_id") }
-        return [
+        var chat: JSONValue = [
             "type": "object",
-            "required": .array(required),
+            "required": ["id", "messages"],
             "description": """
             useChat's body (AI SDK 5): the chat id (its Bedrock session) and its UI messages, which \
             end with a user message holding text, or with the assistant message that holds the \
@@ -491,8 +498,22 @@ enum OpenAPIDocument {
                 "id": ["type": "string", "minLength": .number(1)],
                 "messages": ["type": "array", "minItems": .number(1), "items": message],
                 "agent_id": ["type": ["string", "null"], "description": "DEFAULT_AGENT_ID when absent."],
+                "agent_runtime_arn": ["type": ["string", "null"], "pattern": .string(AgentCoreIdentifier.runtimeArn.pattern)],
             ],
         ]
+        if configuration.defaultAgentId == nil {
+            // Without DEFAULT_AGENT_ID, the chat names its agent or its runtime.
+            let named: JSONValue = ["not": ["type": "null"]]
+            chat = Self.with(
+                chat,
+                "anyOf",
+                [
+                    ["required": ["agent_id"], "properties": ["agent_id": named]],
+                    ["required": ["agent_runtime_arn"], "properties": ["agent_runtime_arn": named]],
+                ]
+            )
+        }
+        return chat
     }
 
     private static func streamLine() -> JSONValue {

@@ -153,7 +153,8 @@ struct StreamRoute: Sendable {
                 ? nil
                 : Self.host(
                     of: input.runtime == nil ? self.configuration.endpoints.bedrockAgentRuntime : self.configuration.endpoints.bedrockAgentCore
-                )
+                ),
+            chargeTokens: Self.tokenCharge(principalSlot, limits: self.access.limits)
         )
         let metrics = self.metrics
         let upstream = self.upstream
@@ -165,7 +166,6 @@ struct StreamRoute: Sendable {
                 disconnects.watch(controller)
                 let summary = await stream.run(writer: &writer)
                 disconnects.stopWatching(controller)
-                principalSlot?.spend(tokens: summary.usage.inputTokens + summary.usage.outputTokens)
                 // The slot is released when this body is, whether it ran or not.
                 withExtendedLifetime((slot, principalSlot)) {}
                 upstream.record(summary.outcome)
@@ -176,6 +176,13 @@ struct StreamRoute: Sendable {
                 try await writer.finish(nil)
             }
         )
+    }
+
+    /// What charges the principal's token budget as usage arrives (not only when the answer
+    /// ends); `nil` without a principal or a budget.
+    private static func tokenCharge(_ slot: PrincipalLimits.Slot?, limits: PrincipalLimits) -> (@Sendable (Int) -> Void)? {
+        guard let slot, limits.tokensPerHour != nil else { return nil }
+        return { tokens in slot.spend(tokens: tokens) }
     }
 
     /// The host of an endpoint URL, for spans.

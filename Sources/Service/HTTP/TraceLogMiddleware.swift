@@ -1,3 +1,4 @@
+import HTTPTypes
 import Hummingbird
 import Logging
 import Tracing
@@ -47,6 +48,23 @@ struct APITracingMiddleware: RouterMiddleware {
         if Self.untraced.contains(request.uri.path) {
             return try await next(request, context)
         }
-        return try await self.tracing.handle(request, context: context, next: next)
+        return try await self.tracing.handle(Self.withBoundedTraceState(request), context: context, next: next)
     }
+
+    /// W3C's limits on `tracestate` (512 characters, 32 members), which the trace-context
+    /// library does not enforce: a longer one is dropped (as the recommendation allows) instead
+    /// of riding on every span of the request and on to AgentCore, which refuses it.
+    static func withBoundedTraceState(_ request: Request) -> Request {
+        let values = request.headers[values: .traceState]
+        guard !values.isEmpty else { return request }
+        let joined = values.joined(separator: ",")
+        guard joined.utf8.count > 512 || joined.split(separator: ",").count > 32 else { return request }
+        var head = request.head
+        head.headerFields[values: .traceState] = []
+        return Request(head: head, body: request.body)
+    }
+}
+
+extension HTTPField.Name {
+    static let traceState = HTTPField.Name("tracestate")!
 }

@@ -64,6 +64,8 @@ final class AgentStream: @unchecked Sendable {
     private var spans: StreamSpans?
     /// The Bedrock endpoint's host, for the attempts' spans.
     private let serverAddress: String?
+    /// Told the tokens of each usage report as it arrives (the principal's token budget).
+    private let chargeTokens: (@Sendable (Int) -> Void)?
 
     // State of the stream's task.
     private var utf8 = UTF8StreamDecoder()
@@ -96,7 +98,8 @@ final class AgentStream: @unchecked Sendable {
         metrics: ServiceMetrics,
         logger: Logger,
         tracing: (StreamTracing, parent: ServiceContext)? = nil,
-        serverAddress: String? = nil
+        serverAddress: String? = nil,
+        chargeTokens: (@Sendable (Int) -> Void)? = nil
     ) {
         self.request = request
         self.output = output
@@ -113,6 +116,7 @@ final class AgentStream: @unchecked Sendable {
         self.logger = logger
         self.tracing = tracing
         self.serverAddress = serverAddress
+        self.chargeTokens = chargeTokens
     }
 
     /// Writes the whole stream to `writer`; returns what happened.
@@ -380,7 +384,7 @@ final class AgentStream: @unchecked Sendable {
                 self.firstChunkAt = .now
             }
         case .trace(let payload):
-            if self.metersUsage { self.usage.add(tracePayload: payload) }
+            if self.metersUsage { self.meter { $0.add(tracePayload: payload) } }
             self.spans?.trace(payload)
             // With metering, Bedrock sends traces on every call; the client gets those it asked for, in debug mode.
             guard self.debug.forwardsTraces && self.request.enableTrace else { return }
@@ -391,7 +395,7 @@ final class AgentStream: @unchecked Sendable {
             }
             self.output.trace(payload, into: &buffer)
         case .usage(let reported):
-            if self.metersUsage { self.usage.add(reported) }
+            if self.metersUsage { self.meter { $0.add(reported) } }
             return
         case .returnControl(let control):
             if let invocationId = control.invocationId {
@@ -406,6 +410,14 @@ final class AgentStream: @unchecked Sendable {
             return
         }
         self.forwardedEvents += 1
+    }
+
+    /// Adds usage, and charges its tokens as they are reported.
+    private func meter(_ add: (inout TokenUsage) -> Void) {
+        let before = self.usage.inputTokens + self.usage.outputTokens
+        add(&self.usage)
+        let added = self.usage.inputTokens + self.usage.outputTokens - before
+        if added > 0 { self.chargeTokens?(added) }
     }
 
     /// Completes the answer with any character left incomplete at its end.

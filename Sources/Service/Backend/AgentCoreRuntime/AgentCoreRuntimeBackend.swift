@@ -28,7 +28,7 @@ struct AgentCoreRuntimeBackend: AgentBackend {
                 ("Content-Type", "application/json"),
                 ("Accept", "text/event-stream, application/json"),
                 (AgentRuntimeTarget.sessionHeader, runtime.sessionId),
-            ] + traceHeaders.filter { ["traceparent", "tracestate"].contains($0.0) },
+            ] + traceHeaders.filter { $0.0 == "traceparent" || ($0.0 == "tracestate" && $0.1.utf8.count <= 512) },
             body: request.upstreamBody,
             on: eventLoop,
             stoppedBy: controller,

@@ -178,8 +178,8 @@ final class AgentStepSpans {
         attributes["gen_ai.system"] = "aws.bedrock"
         attributes["gen_ai.request.model"] = model
         attributes["aws.bedrock.trace_id"] = traceId
-        if case .number(let input)? = metadata?["usage"]?["inputTokens"] { attributes["gen_ai.usage.input_tokens"] = Int(input) }
-        if case .number(let output)? = metadata?["usage"]?["outputTokens"] { attributes["gen_ai.usage.output_tokens"] = Int(output) }
+        attributes["gen_ai.usage.input_tokens"] = Self.count(metadata?["usage"]?["inputTokens"])
+        attributes["gen_ai.usage.output_tokens"] = Self.count(metadata?["usage"]?["outputTokens"])
         if self.recordsContent {
             attributes["gen_ai.prompt"] = self.agents[key]?.prompt.map(Self.truncated)
             attributes["gen_ai.completion"] = output["rawResponse"]?["content"]?.stringValue.map(Self.truncated)
@@ -252,7 +252,7 @@ final class AgentStepSpans {
             if self.recordsContent {
                 span.attributes["aws.bedrock.collaborator.output"] = collaborator["output"]?["text"]?.stringValue.map(Self.truncated)
             }
-            if case .number(let total)? = collaborator["metadata"]?["totalTimeMs"] { span.attributes["aws.bedrock.total_time_ms"] = Int(total) }
+            if let total = Self.count(collaborator["metadata"]?["totalTimeMs"]) { span.attributes["aws.bedrock.total_time_ms"] = total }
             span.end(at: collaborator["metadata"]?["endTime"]?.stringValue.flatMap(TraceTimestamp.parse) ?? time)
             return
         }
@@ -285,7 +285,7 @@ final class AgentStepSpans {
         guard let span = self.startSpan("failure", parent: parent, at: time) else { return }
         span.attributes["aws.bedrock.trace_id"] = part["traceId"]?.stringValue
         span.attributes["error.type"] = part["failureCode"].flatMap { value -> String? in
-            if case .number(let code) = value { return String(Int(code)) }
+            if case .number = value { return Self.count(value).map(String.init) }
             return value.stringValue
         }
         let reason = part["failureReason"]?.stringValue ?? "failure"
@@ -326,6 +326,13 @@ final class AgentStepSpans {
         let start = metadata?["startTime"]?.stringValue.flatMap(TraceTimestamp.parse) ?? time
         let end = metadata?["endTime"]?.stringValue.flatMap(TraceTimestamp.parse) ?? time
         return (start, end)
+    }
+
+    /// A whole number from 0 below 10^12 (tokens, milliseconds, codes), else `nil`: what an agent
+    /// sends cannot trap the conversion to `Int`.
+    static func count(_ value: JSONValue?) -> Int? {
+        guard case .number(let number)? = value, number >= 0, number < 1e12 else { return nil }
+        return Int(number)
     }
 
     /// `arn:aws:bedrock:REGION:ACCOUNT:agent-alias/AGENT_ID/ALIAS_ID` → `AGENT_ID`.

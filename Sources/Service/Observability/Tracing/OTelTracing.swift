@@ -47,6 +47,14 @@ enum OTelTracing {
         case "parentbased_traceidratio": otel.traces.sampler = .parentBasedTraceIDRatio(ratio: ratio) ?? .parentBasedAlwaysOn
         default: otel.traces.sampler = .parentBasedAlwaysOn
         }
+        // swift-otel reads the process environment itself: it gets the values checked here (the
+        // `.env` file's among them, trimmed, an empty one unset), not others.
+        for (name, _) in ProcessInfo.processInfo.environment where name.hasPrefix("OTEL_") && environment[name] == nil {
+            unsetenv(name)
+        }
+        for (name, value) in environment {
+            setenv(name, value, 1)
+        }
         let backend = try OTel.makeTracingBackend(configuration: otel)
         return (backend.factory, backend.service)
     }

@@ -4,7 +4,7 @@ import Tracing
 /// UTC with up to nine fraction digits, `2025-05-21T09:49:03.611478316Z`, or with a numeric
 /// offset. Parsed by hand, without a formatter, as traces arrive while the answer streams.
 enum TraceTimestamp {
-    /// The instant, or `nil` when `text` is not such a timestamp (or before 1970).
+    /// The instant, or `nil` when `text` is not such a timestamp (or before 1970, or after 2200).
     static func parse(_ text: String) -> DefaultTracerClock.Timestamp? {
         var text = text
         return text.withUTF8 { bytes in Self.parse(bytes).map(DefaultTracerClock.Timestamp.init(nanosecondsSinceEpoch:)) }
@@ -25,7 +25,8 @@ enum TraceTimestamp {
             let day = digits(8, 2), bytes[10] == UInt8(ascii: "T") || bytes[10] == UInt8(ascii: "t"),
             let hour = digits(11, 2), bytes[13] == UInt8(ascii: ":"), let minute = digits(14, 2), bytes[16] == UInt8(ascii: ":"),
             let second = digits(17, 2),
-            year >= 1970, (1...12).contains(month), (1...Self.days(inMonth: month, year: year)).contains(day),
+            // Up to 2200: nanoseconds since 1970 fit in 64 bits until 2554, and no trace is later.
+            (1970...2200).contains(year), (1...12).contains(month), (1...Self.days(inMonth: month, year: year)).contains(day),
             hour < 24, minute < 60, second < 61
         else { return nil }
         var index = 19
