@@ -101,7 +101,7 @@ final class UpstreamCall {
     }
 
     /// The response head; a transport failure is the ``StreamFailure`` it means (or `CancellationError`).
-    func head() async throws -> HTTPResponseHead {
+    private func head() async throws -> HTTPResponseHead {
         do {
             return try await self.response.head()
         } catch {
@@ -120,8 +120,21 @@ final class UpstreamCall {
         }
     }
 
+    /// The head of a 200 answer. Any other is read as an AWS error (its status, `x-amzn-ErrorType`
+    /// and up to 64 KiB of body) and thrown as the failure `classify` makes of it.
+    func successHead(
+        classifiedBy classify: (_ status: Int, _ errorType: String?, _ body: ByteBuffer) -> StreamFailure
+    ) async throws -> HTTPResponseHead {
+        let head = try await self.head()
+        guard head.status == .ok else {
+            let body = await self.errorBody()
+            throw classify(Int(head.status.code), head.headers.first(name: "x-amzn-ErrorType"), body)
+        }
+        return head
+    }
+
     /// Up to 64 KiB of an error answer's body.
-    func errorBody() async -> ByteBuffer {
+    private func errorBody() async -> ByteBuffer {
         var body = ByteBuffer()
         while body.readableBytes < 64 * 1024, var part = try? await self.response.nextBodyPart() {
             body.writeBuffer(&part)

@@ -23,15 +23,7 @@ final class AgentCoreRuntimeAttempt: UpstreamAttempt {
     }
 
     func answer() async throws {
-        let head = try await self.call.head()
-        guard head.status == .ok else {
-            let body = await self.call.errorBody()
-            throw StreamFailure.agentCoreHTTPError(
-                status: Int(head.status.code),
-                errorTypeHeader: head.headers.first(name: "x-amzn-ErrorType"),
-                body: body
-            )
-        }
+        let head = try await self.call.successHead(classifiedBy: StreamFailure.agentCoreHTTPError)
         let contentType = (head.headers.first(name: "content-type") ?? "").lowercased()
         if contentType.hasPrefix("text/event-stream") {
             self.reading = .events(NIOSingleStepByteToMessageProcessor(ServerSentEventDecoder()))

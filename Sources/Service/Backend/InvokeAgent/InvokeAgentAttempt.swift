@@ -16,11 +16,7 @@ final class InvokeAgentAttempt: UpstreamAttempt {
     }
 
     func answer() async throws {
-        let head = try await self.call.head()
-        guard head.status == .ok else {
-            let body = await self.call.errorBody()
-            throw StreamFailure.httpError(status: Int(head.status.code), errorTypeHeader: head.headers.first(name: "x-amzn-ErrorType"), body: body)
-        }
+        _ = try await self.call.successHead(classifiedBy: StreamFailure.httpError)
     }
 
     /// Appends the events of the frames that `piece` completes (`nil`: the body ended). Out of

@@ -22,33 +22,14 @@ enum OTelTracing {
         otel.resourceAttributes["service.version"] = ServiceVersion.current
         otel.diagnosticLogger = .custom(logger)
         otel.diagnosticLogLevel = .warning
-        // What swift-otel reads from the process environment, taken from this service's view of
-        // it (the `.env` file included); swift-otel applies the process environment over it.
-        let environment = configuration.environment
-        if let name = environment["OTEL_SERVICE_NAME"] { otel.serviceName = name }
-        for pair in (environment["OTEL_RESOURCE_ATTRIBUTES"] ?? "").split(separator: ",") {
-            let parts = pair.split(separator: "=", maxSplits: 1)
-            guard parts.count == 2 else { continue }
-            otel.resourceAttributes[parts[0].trimmingCharacters(in: .whitespaces)] = parts[1].trimmingCharacters(in: .whitespaces)
-        }
-        if let endpoint = environment["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"] {
-            otel.traces.otlpExporter.endpoint = endpoint
-        } else if let base = environment["OTEL_EXPORTER_OTLP_ENDPOINT"] {
-            otel.traces.otlpExporter.endpoint = base.hasSuffix("/") ? base + "v1/traces" : base + "/v1/traces"
-        }
-        let protocolName = environment["OTEL_EXPORTER_OTLP_TRACES_PROTOCOL"] ?? environment["OTEL_EXPORTER_OTLP_PROTOCOL"]
-        otel.traces.otlpExporter.protocol = protocolName == "http/json" ? .httpJSON : .httpProtobuf
-        let ratio = environment["OTEL_TRACES_SAMPLER_ARG"].flatMap(Double.init) ?? 1
-        switch environment["OTEL_TRACES_SAMPLER"] {
-        case "always_on": otel.traces.sampler = .alwaysOn
-        case "always_off": otel.traces.sampler = .alwaysOff
-        case "traceidratio": otel.traces.sampler = .traceIDRatio(ratio: ratio) ?? .alwaysOn
-        case "parentbased_always_off": otel.traces.sampler = .parentBasedAlwaysOff
-        case "parentbased_traceidratio": otel.traces.sampler = .parentBasedTraceIDRatio(ratio: ratio) ?? .parentBasedAlwaysOn
-        default: otel.traces.sampler = .parentBasedAlwaysOn
-        }
-        // swift-otel reads the process environment itself: it gets the values checked here (the
-        // `.env` file's among them, trimmed, an empty one unset), not others.
+        otel.traces.sampler = .parentBasedAlwaysOn
+        otel.traces.otlpExporter.protocol = .httpProtobuf
+        // swift-otel applies the process environment over these defaults itself (the endpoint,
+        // `/v1/traces` added to a shared one, the sampler, the name, the resource attributes,
+        // headers, timeouts, batching): it gets exactly the values checked here, the `.env`
+        // file's among them, trimmed, an empty one unset. Not OTEL_LOG_LEVEL: swift-otel's
+        // info lines print every OTEL_* value it reads, exporter headers (credentials) included.
+        let environment = configuration.environment.filter { $0.key != "OTEL_LOG_LEVEL" }
         for (name, _) in ProcessInfo.processInfo.environment where name.hasPrefix("OTEL_") && environment[name] == nil {
             unsetenv(name)
         }
