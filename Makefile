@@ -196,20 +196,27 @@ bench: deps
 	.build/release/Benchmarks observability
 	.build/release/Benchmarks load --output bench-results.json
 
-# libFuzzer with AddressSanitizer over the event-stream decoder (seeded with the official vectors
-# and the recorded captures) and over the request body parser (seeded with API requests), each
-# for FUZZ_SECONDS. Not part of `make test`.
+# libFuzzer with AddressSanitizer, each for FUZZ_SECONDS: the event-stream decoder (seeded with the
+# official vectors and the recorded captures), the strict JSON parser and the request validation
+# (JSON body to StreamRequest, both routes, seeded with API and chat requests and given the API's
+# field names), and the SSE parser of the AgentCore backend. Not part of `make test`. Swift's
+# backtracer is off, so that a failed property is reported by libFuzzer, with the input saved.
 FUZZ_FLAGS = -rss_limit_mb=2048 -malloc_limit_mb=64 -timeout=10 -print_final_stats=1
+FUZZ_RUN = SWIFT_BACKTRACE=enable=no
 fuzz: deps
 	$(SWIFT) build -c release --package-path Fuzz \
 	  -Xswiftc -sanitize=fuzzer,address -Xswiftc -use-ld=lld
-	mkdir -p Fuzz/corpus/eventstream Fuzz/corpus/requests Fuzz/corpus/sse
+	mkdir -p Fuzz/corpus/eventstream Fuzz/corpus/requests Fuzz/corpus/validated Fuzz/corpus/sse
 	cp Tests/EventStreamTests/Resources/eventstream-vectors/encoded/*/* Fixtures/*.eventstream Fuzz/corpus/eventstream/
 	cp Fuzz/Seeds/requests/* Fuzz/corpus/requests/
+	cp Fuzz/Seeds/requests/* Fuzz/corpus/validated/
 	cp Fuzz/Seeds/sse/* Fuzz/corpus/sse/
-	Fuzz/.build/release/EventStreamFuzzer Fuzz/corpus/eventstream -max_total_time=$(FUZZ_SECONDS) $(FUZZ_FLAGS)
-	Fuzz/.build/release/RequestParserFuzzer Fuzz/corpus/requests -max_total_time=$(FUZZ_SECONDS) -max_len=65536 $(FUZZ_FLAGS)
-	Fuzz/.build/release/ServerSentEventFuzzer Fuzz/corpus/sse -max_total_time=$(FUZZ_SECONDS) -max_len=65536 $(FUZZ_FLAGS)
+	$(FUZZ_RUN) Fuzz/.build/release/EventStreamFuzzer Fuzz/corpus/eventstream -max_total_time=$(FUZZ_SECONDS) $(FUZZ_FLAGS)
+	$(FUZZ_RUN) Fuzz/.build/release/RequestParserFuzzer Fuzz/corpus/requests -max_total_time=$(FUZZ_SECONDS) -max_len=65536 \
+	  -dict=Fuzz/Seeds/requests.dict $(FUZZ_FLAGS)
+	$(FUZZ_RUN) Fuzz/.build/release/ValidatedRequestFuzzer Fuzz/corpus/validated -max_total_time=$(FUZZ_SECONDS) -max_len=65536 \
+	  -dict=Fuzz/Seeds/requests.dict $(FUZZ_FLAGS)
+	$(FUZZ_RUN) Fuzz/.build/release/ServerSentEventFuzzer Fuzz/corpus/sse -max_total_time=$(FUZZ_SECONDS) -max_len=65536 $(FUZZ_FLAGS)
 
 clean:
 	rm -rf .build Fuzz/.build Fuzz/corpus

@@ -15,6 +15,7 @@ let package = Package(
         .library(name: "BedrockAgentRuntime", targets: ["BedrockAgentRuntime"]),
         .library(name: "Authentication", targets: ["Authentication"]),
         .library(name: "BedrockAgentCore", targets: ["BedrockAgentCore"]),
+        .library(name: "AgentRequest", targets: ["AgentRequest"]),
         .executable(name: "bedrock-agent-streaming", targets: ["AgentStreamingService"]),
         .executable(name: "MockBedrock", targets: ["MockBedrock"]),
         .executable(name: "Benchmarks", targets: ["Benchmarks"]),
@@ -76,6 +77,7 @@ let package = Package(
             name: "AgentStreamingService",
             dependencies: [
                 "AWSAccess",
+                "AgentRequest",
                 "Authentication",
                 "BedrockAgentCore",
                 "BedrockAgentRuntime",
@@ -115,6 +117,21 @@ let package = Package(
         .target(
             name: "BedrockAgentCore",
             dependencies: ["AWSAccess", .product(name: "NIOCore", package: "swift-nio")],
+            swiftSettings: swiftSettings
+        ),
+        // A request body validated: `/api/agent/stream`'s and `/api/chat`'s JSON become the
+        // StreamRequest a backend invokes, under the configuration's rules; shared by the service
+        // and its fuzz target.
+        .target(
+            name: "AgentRequest",
+            dependencies: [
+                "AWSAccess",
+                "Authentication",
+                "BedrockAgentCore",
+                "BedrockAgentRuntime",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+            ],
             swiftSettings: swiftSettings
         ),
         // Who is asking: API keys, JWTs verified with jwt-kit against an issuer's JWKS, per-principal
@@ -201,6 +218,7 @@ let package = Package(
             dependencies: [
                 "TestSupport",
                 "AWSAccess",
+                "AgentRequest",
                 "Authentication",
                 "BedrockAgentCore",
                 "BedrockAgentRuntime",

@@ -33,6 +33,17 @@ let package = Package(
             ]
         ),
         .executableTarget(
+            name: "ValidatedRequestFuzzer",
+            dependencies: [
+                "FuzzDriver",
+                .product(name: "AgentRequest", package: rootPackage),
+                .product(name: "Authentication", package: rootPackage),
+                .product(name: "BedrockAgentCore", package: rootPackage),
+                .product(name: "BedrockAgentRuntime", package: rootPackage),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
+        .executableTarget(
             name: "RequestParserFuzzer",
             dependencies: [
                 "FuzzDriver",

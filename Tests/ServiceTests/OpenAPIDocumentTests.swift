@@ -1,3 +1,4 @@
+import AgentRequest
 import BedrockAgentCore
 import BedrockAgentRuntime
 import Foundation

@@ -1,4 +1,6 @@
+import AgentRequest
 import BedrockAgentRuntime
+import Foundation
 import HTTPTypes
 import NIOCore
 import Testing
@@ -91,5 +93,29 @@ struct StreamRequestTests {
             try self.parse(#"{"input_text": "Hi", "agent_id": "OTHER", "session_id": "x"}"#, configuration)
         }
         #expect(invalid?.code == "invalid_request")
+    }
+
+    @Test("the body sent upstream is the same bytes for the same request body, its maps in key order")
+    func upstreamBodyIsStable() throws {
+        var names = (0..<40).map { "attribute_\($0)" }
+        let attributes = names.map { #""\#($0)": "value""# }.joined(separator: ", ")
+        let body = #"{"input_text": "Hi", "agent_id": "HELLO", "session_id": "s-1", "session_attributes": {\#(attributes)}}"#
+        let first = try self.parse(body)
+        let bodies = try (0..<20).map { _ in try self.parse(body).upstreamBody }
+        #expect(bodies.allSatisfy { $0 == first.upstreamBody })
+        let json = String(buffer: first.upstreamBody)
+        names.sort()
+        let offsets = names.map { json.range(of: "\"\($0)\"")!.lowerBound }
+        #expect(offsets == offsets.sorted())
+    }
+
+    @Test("the library's refusals become the API's errors: 400 invalid_json, 400 invalid_request, 403 agent_not_allowed")
+    func refusalsAsAPIErrors() {
+        let json = APIError(RequestRefusal.invalidJSON("unexpected end at byte 3"))
+        #expect(json.status == .badRequest && json.code == "invalid_json" && json.message.hasSuffix("unexpected end at byte 3"))
+        let field = APIError(RequestRefusal.invalidField("agent_id", "is required"))
+        #expect(field.status == .badRequest && field.code == "invalid_request" && field.message == "agent_id is required")
+        let forbidden = APIError(RequestRefusal.agentNotAllowed)
+        #expect(forbidden == .agentNotAllowed && forbidden.status == .forbidden)
     }
 }

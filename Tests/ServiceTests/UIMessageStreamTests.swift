@@ -1,3 +1,4 @@
+import AgentRequest
 import AsyncHTTPClient
 import BedrockAgentRuntime
 import Foundation

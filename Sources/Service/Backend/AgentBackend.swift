@@ -1,3 +1,4 @@
+import AgentRequest
 import NIOCore
 
 /// Where answers come from: a backend turns a validated request into agent events, one attempt at

@@ -1,3 +1,4 @@
+import AgentRequest
 import NIOCore
 
 /// The backends the service has, each request sent to its own: an AgentCore Runtime's to

@@ -1,4 +1,5 @@
 import AWSAccess
+import AgentRequest
 import BedrockAgentRuntime
 import Foundation
 import Logging
@@ -142,6 +143,19 @@ struct ServiceConfiguration: Sendable {
 
     /// What debug mode allows, for the parts that ask.
     var debug: DebugPolicy { DebugPolicy(enabled: self.debugMode) }
+
+    /// The settings request bodies are validated against.
+    var requestRules: RequestRules {
+        RequestRules(
+            maxInputCharacters: self.maxInputCharacters,
+            defaultAgentAliasId: self.defaultAgentAliasId,
+            allowedAgentIds: self.allowedAgentIds,
+            agentCore: self.agentCore,
+            streamFinalResponse: self.streamFinalResponse,
+            debug: self.debug,
+            usageMetering: self.usageMetering
+        )
+    }
 
     /// The process environment over the `.env` file of the working directory.
     static func load() throws(ConfigurationError) -> ServiceConfiguration {

@@ -1,3 +1,4 @@
+import AgentRequest
 import Authentication
 import BedrockAgentCore
 import BedrockAgentRuntime

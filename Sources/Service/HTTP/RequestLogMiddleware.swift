@@ -1,3 +1,4 @@
+import AgentRequest
 import Foundation
 import HTTPTypes
 import Hummingbird

@@ -1,4 +1,5 @@
 import AWSAccess
+import AgentRequest
 import Authentication
 import BedrockAgentRuntime
 import Foundation

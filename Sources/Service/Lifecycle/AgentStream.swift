@@ -1,3 +1,4 @@
+import AgentRequest
 import BedrockAgentRuntime
 import Foundation
 import Hummingbird

@@ -1,3 +1,4 @@
+import AgentRequest
 import BedrockAgentRuntime
 import Synchronization
 
@@ -29,11 +30,7 @@ final class PendingInvocations: Sendable {
     }
 
     /// A tool output sent for an invocation input, as ``ChatRequest`` read it.
-    struct ToolOutput: Equatable, Sendable {
-        var toolCallId: String
-        var index: Int
-        var toolName: String
-    }
+    typealias ToolOutput = ChatRequest.ToolOutput
 
     private struct Session {
         var pending: (id: String, tools: [String])?

@@ -1,4 +1,5 @@
 import AWSAccess
+import AgentRequest
 import BedrockAgentRuntime
 import NIOCore
 

@@ -12,20 +12,34 @@ import NIOCore
 /// - The input is the text of the last message, a user message; earlier messages are not sent
 ///   again, since the agent keeps the session's history.
 /// - When the last message is the assistant's, holding the outputs of the tool calls the stream
-///   asked for (``UIMessageStreamOutput``'s `tool-input-available`), those of its latest
+///   asked for (the UI message stream's `tool-input-available`), those of its latest
 ///   invocation become `returnControlInvocationResults` for it, and the agent's answer goes on;
-///   ``PendingInvocations`` checks them against what the agent asked for.
+///   the service checks them against what the agent asked for.
 /// - In debug mode traces are asked for unless the body says `enable_trace: false`.
 /// - The chat `id` is the session; an id outside Bedrock's `[0-9a-zA-Z._:-]{2,100}` is mapped to
 ///   one, stably (`chat-` and 64 hex digits of its SHA-256).
-struct ChatRequest {
+public struct ChatRequest: Sendable {
+    /// A tool output sent for an invocation input: the tool call's id (`invocationId#index`), the
+    /// input's index and the tool it names; the service checks them against what the agent asked for.
+    public struct ToolOutput: Equatable, Sendable {
+        public var toolCallId: String
+        public var index: Int
+        public var toolName: String
+
+        public init(toolCallId: String, index: Int, toolName: String) {
+            self.toolCallId = toolCallId
+            self.index = index
+            self.toolName = toolName
+        }
+    }
+
     /// The fields of the `/api/agent/stream` body equivalent to the chat body.
-    var streamFields: [String: JSONValue]
+    public var streamFields: [String: JSONValue]
     /// The tool outputs the body sends back, when it ends with the assistant's message.
-    var toolOutputs: [PendingInvocations.ToolOutput]?
+    public var toolOutputs: [ToolOutput]?
 
     /// Reads a chat body; `defaultAgentId` serves one without `agent_id`.
-    init(parsing body: ByteBuffer, defaultAgentId: String?) throws(APIError) {
+    public init(body: ByteBuffer, defaultAgentId: String?) throws(RequestRefusal) {
         let fields = try StreamRequest.jsonObject(body)
         guard case .string(let chatId)? = fields["id"], !chatId.isEmpty else {
             throw .invalidField("id", "(the chat id) is required")
@@ -77,7 +91,7 @@ struct ChatRequest {
     }
 
     /// The chat id as a Bedrock session id.
-    static func sessionId(forChat chatId: String) -> String {
+    public static func sessionId(forChat chatId: String) -> String {
         if BedrockIdentifier.sessionId.violation(in: chatId) == nil { return chatId }
         return "chat-" + Hashing.hex(Hashing.sha256(Array(chatId.utf8)))
     }
@@ -86,8 +100,8 @@ struct ChatRequest {
     /// their invocation results. The message holds the tool calls of every step of the answer
     /// (`useChat` appends a continued answer to the same message); those of earlier invocations
     /// were answered before.
-    private static func toolOutputs(_ parts: [JSONValue]) throws(APIError) -> (String, [(output: PendingInvocations.ToolOutput, result: JSONValue)]) {
-        var calls: [(invocationId: String, part: JSONValue, output: PendingInvocations.ToolOutput)] = []
+    private static func toolOutputs(_ parts: [JSONValue]) throws(RequestRefusal) -> (String, [(output: ToolOutput, result: JSONValue)]) {
+        var calls: [(invocationId: String, part: JSONValue, output: ToolOutput)] = []
         for part in parts {
             guard let type = part["type"]?.stringValue, type == "dynamic-tool" || type.hasPrefix("tool-") else { continue }
             let callId = part["toolCallId"]?.stringValue ?? ""
@@ -103,7 +117,7 @@ struct ChatRequest {
             throw .invalidField("messages", "end with an assistant message that holds no tool output")
         }
         var seen = Set<Int>()
-        var outputs: [(output: PendingInvocations.ToolOutput, result: JSONValue)] = []
+        var outputs: [(output: ToolOutput, result: JSONValue)] = []
         for (_, part, output) in calls.filter({ $0.invocationId == invocationId }) {
             let callId = output.toolCallId
             guard seen.insert(output.index).inserted else {

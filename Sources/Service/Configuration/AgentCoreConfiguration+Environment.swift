@@ -1,25 +1,12 @@
+import AgentRequest
 import BedrockAgentCore
 import Foundation
 
-/// The AgentCore Runtimes the service invokes: `AGENTCORE_RUNTIMES` gives frontends names for them
-/// (`name=arn[:qualifier],...`), so that they send `agent_id: name` and need no ARN;
-/// `ALLOWED_AGENT_RUNTIME_ARNS` limits which runtimes may be invoked at all, as
-/// `ALLOWED_AGENT_IDS` does for Bedrock agents.
-struct AgentCoreConfiguration: Sendable, Equatable {
-    /// A runtime and its endpoint (the runtime's default endpoint when `qualifier` is `nil`).
-    struct Runtime: Sendable, Equatable {
-        var arn: String
-        var qualifier: String?
-    }
-
-    /// The runtimes by the names frontends use.
-    var runtimes: [String: Runtime] = [:]
-    /// When set, the only runtime ARNs that may be invoked.
-    var allowedArns: Set<String>?
-
-    init() {}
-
+/// `AGENTCORE_RUNTIMES` (`name=arn[:qualifier],...`) and `ALLOWED_AGENT_RUNTIME_ARNS`, checked
+/// against each other and against `ALLOWED_AGENT_IDS`.
+extension AgentCoreConfiguration {
     init(reader: SettingReader, allowedAgentIds: Set<String>?) throws(ConfigurationError) {
+        self.init()
         if let text = reader.environment["ALLOWED_AGENT_RUNTIME_ARNS"], !text.trimmingCharacters(in: .whitespaces).isEmpty {
             var arns: Set<String> = []
             for arn in Self.items(text) {
@@ -60,15 +47,6 @@ struct AgentCoreConfiguration: Sendable, Equatable {
             }
             self.runtimes[name] = Runtime(arn: arn, qualifier: qualifier)
         }
-    }
-
-    /// Whether a request may invoke `arn`: one `ALLOWED_AGENT_RUNTIME_ARNS` holds; without it, a
-    /// named runtime when `ALLOWED_AGENT_IDS` restricts the agents (a deployment that limits what
-    /// it invokes does not take any ARN a client sends), else any.
-    func allows(arn: String, allowedAgentIds: Set<String>?) -> Bool {
-        if let allowedArns { return allowedArns.contains(arn) }
-        if allowedAgentIds != nil { return self.runtimes.values.contains { $0.arn == arn } }
-        return true
     }
 
     private static func items(_ text: String) -> [String] {

@@ -12,39 +12,39 @@ import NIOFoundationCompat
 /// The agent is a Bedrock agent (`agent_id`, `agent_alias_id`), or an AgentCore Runtime
 /// (`agent_runtime_arn` and `qualifier`, or an `agent_id` that `AGENTCORE_RUNTIMES` names), whose
 /// payload is `{"prompt": input_text}` or the body's `payload` object.
-struct StreamRequest: Sendable, Equatable {
+public struct StreamRequest: Sendable, Equatable {
     /// `nil` only when invocation results are sent back, which Bedrock answers without a prompt.
-    var inputText: String?
+    public var inputText: String?
     /// The agent, alias and session as the client named them (its lines show these). For a
     /// runtime: its name (or ARN), its qualifier (`DEFAULT` when none), and the session.
-    var target: InvokeAgentTarget
+    public var target: InvokeAgentTarget
     /// The AgentCore Runtime to invoke instead of a Bedrock agent, with the runtime session id.
-    var runtime: AgentRuntimeTarget?
+    public var runtime: AgentRuntimeTarget?
     /// The session id sent to Bedrock: the client's, or with a principal, one derived from both
     /// (``SessionScope``).
-    var bedrockSessionId: String
-    var sessionAttributes: [String: String]?
-    var promptSessionAttributes: [String: String]?
-    var endSession: Bool?
-    var memoryId: String?
+    public var bedrockSessionId: String
+    public var sessionAttributes: [String: String]?
+    public var promptSessionAttributes: [String: String]?
+    public var endSession: Bool?
+    public var memoryId: String?
     /// What the client asked for; traces are requested from Bedrock only in debug mode.
-    var enableTrace: Bool
-    var returnControlInvocationResults: [JSONValue]?
-    var invocationId: String?
-    var streamFinalResponse: Bool
+    public var enableTrace: Bool
+    public var returnControlInvocationResults: [JSONValue]?
+    public var invocationId: String?
+    public var streamFinalResponse: Bool
     /// The body sent upstream: InvokeAgent's, as ``invokeAgentRequest(debug:metering:)`` encodes it
     /// under the service's debug policy and metering, or the runtime's payload.
-    var upstreamBody = ByteBuffer()
+    public var upstreamBody = ByteBuffer()
 
     /// Parses and validates `body`, sent by `principal` (`nil` with `AUTH_MODE=none`).
-    init(parsing body: ByteBuffer, configuration: ServiceConfiguration, principal: Principal? = nil) throws(APIError) {
-        try self.init(fields: Self.jsonObject(body), configuration: configuration, principal: principal)
+    public init(body: ByteBuffer, rules: RequestRules, principal: Principal? = nil) throws(RequestRefusal) {
+        try self.init(fields: Self.jsonObject(body), rules: rules, principal: principal)
     }
 
     /// Validates the fields of a body already parsed (`/api/chat`'s, translated by ``ChatRequest``).
-    init(fields: [String: JSONValue], configuration: ServiceConfiguration, principal: Principal? = nil) throws(APIError) {
+    public init(fields: [String: JSONValue], rules: RequestRules, principal: Principal? = nil) throws(RequestRefusal) {
         let reader = FieldReader(fields: fields)
-        let runtime = try Self.runtime(reader, configuration: configuration)
+        let runtime = try Self.runtime(reader, rules: rules)
 
         self.returnControlInvocationResults = try reader.objects("return_control_invocation_results", count: 1...5)
         self.invocationId = try reader.string("invocation_id")
@@ -62,8 +62,8 @@ struct StreamRequest: Sendable, Equatable {
             guard !Self.isBlank(inputText) else {
                 throw .invalidField("input_text", "must not be empty")
             }
-            guard length <= configuration.maxInputCharacters else {
-                throw .invalidField("input_text", "must be at most \(configuration.maxInputCharacters) characters, got \(length)")
+            guard length <= rules.maxInputCharacters else {
+                throw .invalidField("input_text", "must be at most \(rules.maxInputCharacters) characters, got \(length)")
             }
         } else if self.returnControlInvocationResults == nil && payload == nil {
             throw .invalidField("input_text", "is required")
@@ -76,7 +76,7 @@ struct StreamRequest: Sendable, Equatable {
         self.endSession = try reader.boolean("end_session")
         self.memoryId = try reader.string("memory_id")
         self.enableTrace = try reader.boolean("enable_trace") ?? false
-        self.streamFinalResponse = try reader.boolean("stream_final_response") ?? configuration.streamFinalResponse
+        self.streamFinalResponse = try reader.boolean("stream_final_response") ?? rules.streamFinalResponse
 
         if let runtime {
             // What only a Bedrock agent takes.
@@ -92,7 +92,7 @@ struct StreamRequest: Sendable, Equatable {
             self.target = InvokeAgentTarget(agentId: runtime.name, agentAliasId: runtime.qualifier ?? "DEFAULT", sessionId: sessionId)
             self.bedrockSessionId = sessionId
             // A valid request for a runtime this API may not invoke: 403, after every 400.
-            guard configuration.agentCore.allows(arn: runtime.arn, allowedAgentIds: configuration.allowedAgentIds) else {
+            guard rules.agentCore.allows(arn: runtime.arn, allowedAgentIds: rules.allowedAgentIds) else {
                 throw .agentNotAllowed
             }
             if let principal {
@@ -116,7 +116,7 @@ struct StreamRequest: Sendable, Equatable {
         }
         self.target = InvokeAgentTarget(
             agentId: agentId,
-            agentAliasId: try reader.string("agent_alias_id") ?? configuration.defaultAgentAliasId,
+            agentAliasId: try reader.string("agent_alias_id") ?? rules.defaultAgentAliasId,
             sessionId: sessionId
         )
         try Self.check(self.target.agentId, "agent_id", .agentId)
@@ -124,7 +124,7 @@ struct StreamRequest: Sendable, Equatable {
         self.bedrockSessionId = self.target.sessionId
         if let memoryId { try Self.check(memoryId, "memory_id", .memoryId) }
         // A valid request for an agent this API may not invoke: 403, after every 400.
-        if let allowed = configuration.allowedAgentIds, !allowed.contains(self.target.agentId) {
+        if let allowed = rules.allowedAgentIds, !allowed.contains(self.target.agentId) {
             throw .agentNotAllowed
         }
         if let principal {
@@ -132,9 +132,10 @@ struct StreamRequest: Sendable, Equatable {
             self.scope(to: principal)
         }
         // Encoded once, here: what cannot be sent to Bedrock is refused before the stream starts,
-        // and every attempt signs the same bytes. The error names no value (they hold the prompt).
+        // and every attempt signs the same bytes, the same for the same body (keys sorted). The
+        // error names no value (they hold the prompt).
         do {
-            let json = try JSONEncoder().encode(self.invokeAgentRequest(debug: configuration.debug, metering: configuration.usageMetering))
+            let json = try JSONEncoder.sortedKeys.encode(self.invokeAgentRequest(debug: rules.debug, metering: rules.usageMetering))
             self.upstreamBody = ByteBuffer(data: json)
         } catch {
             throw .invalidField("the request", "cannot be encoded for Bedrock")
@@ -145,8 +146,8 @@ struct StreamRequest: Sendable, Equatable {
     /// `AGENTCORE_RUNTIMES` names; `nil` for a Bedrock agent.
     private static func runtime(
         _ reader: FieldReader,
-        configuration: ServiceConfiguration
-    ) throws(APIError) -> (name: String, arn: String, qualifier: String?)? {
+        rules: RequestRules
+    ) throws(RequestRefusal) -> (name: String, arn: String, qualifier: String?)? {
         let qualifier = try reader.string("qualifier")
         if let qualifier, let problem = AgentCoreIdentifier.qualifier.violation(in: qualifier) {
             throw .invalidField("qualifier", "is invalid: " + problem)
@@ -163,7 +164,7 @@ struct StreamRequest: Sendable, Equatable {
             }
             return (arn, arn, qualifier)
         }
-        if case .string(let name)? = reader.fields["agent_id"], let named = configuration.agentCore.runtimes[name] {
+        if case .string(let name)? = reader.fields["agent_id"], let named = rules.agentCore.runtimes[name] {
             // The body's qualifier, else the configured one.
             return (name, named.arn, qualifier ?? named.qualifier)
         }
@@ -176,27 +177,27 @@ struct StreamRequest: Sendable, Equatable {
     /// A Bedrock-style session id as a runtime session id, which AgentCore wants 33 to 256
     /// characters long: a long enough one as it is, a shorter one mapped stably (`session-` and the
     /// 64 hex digits of its SHA-256).
-    static func runtimeSessionId(_ sessionId: String) -> String {
+    public static func runtimeSessionId(_ sessionId: String) -> String {
         if AgentCoreIdentifier.runtimeSessionId.violation(in: sessionId) == nil { return sessionId }
         return "session-" + Hashing.hex(Hashing.sha256(Array(sessionId.utf8)))
     }
 
     /// What counts as blank: ECMA-262's white space and line terminators, so that the OpenAPI
     /// document's pattern (``notBlankPattern``) means the same in every JSON Schema validator.
-    static let blankScalars: Set<Unicode.Scalar> = Set(
+    public static let blankScalars: Set<Unicode.Scalar> = Set(
         [0x09, 0x0A, 0x0B, 0x0C, 0x0D, 0x20, 0xA0, 0x1680, 0x2028, 0x2029, 0x202F, 0x205F, 0x3000, 0xFEFF].compactMap(Unicode.Scalar.init)
             + (0x2000...0x200A).compactMap(Unicode.Scalar.init)
     )
 
     /// A string with a character that is not blank.
-    static let notBlankPattern = #"[^\t\n\u000b\f\r \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff]"#
+    public static let notBlankPattern = #"[^\t\n\u000b\f\r \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff]"#
 
-    static func isBlank(_ text: String) -> Bool {
+    public static func isBlank(_ text: String) -> Bool {
         text.unicodeScalars.allSatisfy(Self.blankScalars.contains)
     }
 
     /// The principal may invoke this agent (`agents` of its key or claims), or the request is 403.
-    private func admit(_ principal: Principal) throws(APIError) {
+    private func admit(_ principal: Principal) throws(RequestRefusal) {
         if let agents = principal.agents, !agents.contains(self.target.agentId) {
             throw .agentNotAllowed
         }
@@ -208,7 +209,7 @@ struct StreamRequest: Sendable, Equatable {
     }
 
     /// A request body as a JSON object, read by the strict parser; the errors every route answers.
-    static func jsonObject(_ body: ByteBuffer) throws(APIError) -> [String: JSONValue] {
+    public static func jsonObject(_ body: ByteBuffer) throws(RequestRefusal) -> [String: JSONValue] {
         let json: JSONValue
         do {
             json = try body.withUnsafeReadableBytes { bytes throws(StrictJSONParser.Error) in try StrictJSONParser.parse(bytes) }
@@ -222,7 +223,7 @@ struct StreamRequest: Sendable, Equatable {
     }
 
     /// The agent, alias and session as Bedrock is asked for them.
-    var bedrockTarget: InvokeAgentTarget {
+    public var bedrockTarget: InvokeAgentTarget {
         var target = self.target
         target.sessionId = self.bedrockSessionId
         return target
@@ -238,7 +239,7 @@ struct StreamRequest: Sendable, Equatable {
 
     /// The InvokeAgent body for this request; traces are asked for when `metering` reads their
     /// token usage, or when the client asked for them and `debug` allows.
-    func invokeAgentRequest(debug: DebugPolicy, metering: Bool = false) -> InvokeAgentRequest {
+    public func invokeAgentRequest(debug: DebugPolicy, metering: Bool = false) -> InvokeAgentRequest {
         let hasSessionState =
             self.sessionAttributes != nil || self.promptSessionAttributes != nil
             || self.returnControlInvocationResults != nil
@@ -258,70 +259,10 @@ struct StreamRequest: Sendable, Equatable {
         )
     }
 
-    private static func check(_ value: String, _ field: String, _ rule: BedrockIdentifier) throws(APIError) {
+    private static func check(_ value: String, _ field: String, _ rule: BedrockIdentifier) throws(RequestRefusal) {
         if let problem = rule.violation(in: value) {
             // The rule speaks of Bedrock's camelCase name; the client knows the field by ours.
             throw .invalidField(field, "is invalid: " + problem.replacingOccurrences(of: rule.field, with: field))
-        }
-    }
-}
-
-/// Typed reads of the body's fields; `null` counts as absent.
-private struct FieldReader {
-    let fields: [String: JSONValue]
-
-    func string(_ name: String) throws(APIError) -> String? {
-        switch self.fields[name] {
-        case nil, .null?: return nil
-        case .string(let value)?: return value
-        default: throw .invalidField(name, "must be a string")
-        }
-    }
-
-    func boolean(_ name: String) throws(APIError) -> Bool? {
-        switch self.fields[name] {
-        case nil, .null?: return nil
-        case .bool(let value)?: return value
-        default: throw .invalidField(name, "must be true or false")
-        }
-    }
-
-    func stringMap(_ name: String) throws(APIError) -> [String: String]? {
-        switch self.fields[name] {
-        case nil, .null?: return nil
-        case .object(let members)?:
-            var map: [String: String] = [:]
-            for (key, value) in members {
-                guard case .string(let text) = value else {
-                    throw .invalidField(name, "must map names to strings; '\(key)' is not a string")
-                }
-                map[key] = text
-            }
-            return map
-        default: throw .invalidField(name, "must be an object of strings")
-        }
-    }
-
-    func object(_ name: String) throws(APIError) -> JSONValue? {
-        switch self.fields[name] {
-        case nil, .null?: return nil
-        case .object(let members)?: return .object(members)
-        default: throw .invalidField(name, "must be a JSON object")
-        }
-    }
-
-    func objects(_ name: String, count: ClosedRange<Int>) throws(APIError) -> [JSONValue]? {
-        switch self.fields[name] {
-        case nil, .null?: return nil
-        case .array(let items)?:
-            guard count.contains(items.count) else {
-                throw .invalidField(name, "must hold \(count.lowerBound) to \(count.upperBound) results, got \(items.count)")
-            }
-            guard items.allSatisfy({ if case .object = $0 { true } else { false } }) else {
-                throw .invalidField(name, "must be a list of objects")
-            }
-            return items
-        default: throw .invalidField(name, "must be a list of objects")
         }
     }
 }

@@ -3,7 +3,7 @@ import Foundation
 extension UUID {
     /// A random (version 4) UUID from the system's generator, `getrandom`. `UUID()` opens, reads
     /// and closes `/dev/urandom` for each one: three system calls on every request's path.
-    static func systemRandom() -> UUID {
+    public static func systemRandom() -> UUID {
         var generator = SystemRandomNumberGenerator()
         return UUID.random(using: &generator)
     }
