@@ -6,13 +6,34 @@ import NIOCore
 /// `MockBedrock inspect FILE`: one JSON line per frame of an event-stream file (headers, and the
 /// payload as JSON when it is, else base64), then a line for any error, such as a CRC failure. A
 /// chunk's `bytes` are shown decoded too, as `chunk_text` (the base64 stays in `payload`).
+///
+/// Given a recording (a folder `MockBedrock record` wrote, or its `recording.json`): for each
+/// answer a summary line, then a line per piece with the time it arrived (`at_ms`): an
+/// event-stream frame as above, or another body's text.
 struct InspectCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "inspect", abstract: "Print each frame of an event-stream file as a JSON line.")
+    static let configuration = CommandConfiguration(
+        commandName: "inspect",
+        abstract: "Print each frame of an event-stream file, or each answer and piece of a recording, as a JSON line."
+    )
 
-    @Argument(help: "The event-stream file, e.g. a recorded InvokeAgent response body.")
+    @Argument(help: "An event-stream file (such as a recorded InvokeAgent body), or a recording's folder or recording.json.")
     var file: String
 
     func run() throws {
+        var isFolder: ObjCBool = false
+        let url = URL(fileURLWithPath: self.file)
+        if FileManager.default.fileExists(atPath: self.file, isDirectory: &isFolder),
+            isFolder.boolValue || url.lastPathComponent == Recording.fileName
+        {
+            let folder = isFolder.boolValue ? url : url.deletingLastPathComponent()
+            do {
+                for line in try Self.recordingReport(folder) { print(line) }
+            } catch {
+                FileHandle.standardError.write(Data("MockBedrock inspect: \(error)\n".utf8))
+                throw ExitCode.failure
+            }
+            return
+        }
         let bytes: Data
         do {
             bytes = try Data(contentsOf: URL(fileURLWithPath: self.file))
@@ -52,7 +73,51 @@ struct InspectCommand: ParsableCommand {
         return (lines, false)
     }
 
+    /// The lines for a recording's folder: each answer's summary, then its pieces.
+    static func recordingReport(_ folder: URL) throws -> [String] {
+        let index = folder.appendingPathComponent(Recording.fileName)
+        let operation: String
+        do {
+            operation = try JSONDecoder().decode(Recording.self, from: Data(contentsOf: index)).operation
+        } catch {
+            throw RecordingError("cannot read \(index.path): \(error)")
+        }
+        let agent = try RecordedAgent.load(from: folder, operation: operation)
+        var lines: [String] = []
+        for (position, answer) in agent.answers.enumerated() {
+            let summary = RecordingSummary(answer, operation: operation)
+            var head: [String: Any] = [
+                "answer": position + 1, "body": answer.answer.body, "status": answer.answer.status,
+                "summary": "\(operation) " + summary.line(name: folder.lastPathComponent, number: position + 1),
+                "recorded_at": answer.answer.recordedAt, "redacted": answer.answer.redacted,
+            ]
+            if let input = answer.answer.input { head["input"] = input }
+            lines.append(Self.line(head))
+            var offset = 0
+            for piece in answer.pieces {
+                if answer.answer.body.hasSuffix(".eventstream"), let frames = EventStreamCheck.frames(of: piece.bytes) {
+                    for frame in frames {
+                        var object = Self.object(frame.message, offset: offset)
+                        object["at_ms"] = piece.atMs
+                        lines.append(Self.line(object))
+                        offset += frame.bytes.readableBytes
+                    }
+                } else {
+                    lines.append(
+                        Self.line(["offset": offset, "at_ms": piece.atMs, "text": String(decoding: piece.bytes.readableBytesView, as: UTF8.self)])
+                    )
+                    offset += piece.bytes.readableBytes
+                }
+            }
+        }
+        return lines
+    }
+
     static func describe(_ message: EventStreamMessage, offset: Int) -> String {
+        self.line(self.object(message, offset: offset))
+    }
+
+    private static func object(_ message: EventStreamMessage, offset: Int) -> [String: Any] {
         var headers: [[String: Any]] = []
         for header in message.headers {
             headers.append(["name": header.name, "value": self.value(header.value)])
@@ -70,7 +135,7 @@ struct InspectCommand: ParsableCommand {
         } else {
             object["payload_base64"] = payload.base64EncodedString()
         }
-        return self.line(object)
+        return object
     }
 
     private static func value(_ value: EventStreamHeaderValue) -> Any {

@@ -13,7 +13,7 @@ struct MockBedrock: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "MockBedrock",
         abstract: "An offline AWS Bedrock Agent Runtime that replays fixtures as event-stream frames.",
-        subcommands: [MockServeCommand.self, InspectCommand.self],
+        subcommands: [MockServeCommand.self, RecordCommand.self, InspectCommand.self],
         defaultSubcommand: MockServeCommand.self
     )
 
@@ -49,6 +49,8 @@ struct MockServeCommand: AsyncParsableCommand {
     var containerToken: String?
     @Option(help: "Issuer URL of the OIDC issuer at /oidc (MOCK_BEDROCK_OIDC_ISSUER, default http://<Host header>/oidc).")
     var oidcIssuer: String?
+    @Flag(help: "Replay recorded answers at once, not at their recorded pace (MOCK_BEDROCK_FULL_SPEED=true).")
+    var fullSpeed = false
 
     func run() async throws {
         let configuration = try self.resolve(environment: ProcessInfo.processInfo.environment)
@@ -107,6 +109,11 @@ struct MockServeCommand: AsyncParsableCommand {
                 throw ValidationError("\(source) must be an http or https URL, got '\(issuer)'")
             }
             configuration.oidcIssuer = issuer
+        }
+        switch environment["MOCK_BEDROCK_FULL_SPEED"] {
+        case nil, "", "false": configuration.fullSpeed = self.fullSpeed
+        case "true": configuration.fullSpeed = true
+        case let other?: throw ValidationError("MOCK_BEDROCK_FULL_SPEED must be true or false, got '\(other)'")
         }
         return configuration
     }

@@ -27,11 +27,11 @@ struct FixtureTests {
         let runtimes = try FileManager.default.contentsOfDirectory(atPath: fixturesFolder.appendingPathComponent("runtimes").path)
             .filter { $0.hasSuffix(".json") }
         #expect(store.runtimeNames == runtimes.map { String($0.dropLast(".json".count)) }.sorted())
-        #expect(store.runtime(named: "strands_hello")?.resolvedContentType == "text/event-stream")
-        #expect(store.runtime(named: "json_answer")?.resolvedContentType == "application/json")
+        #expect(store.runtime(named: "strands_hello")?.scenario?.resolvedContentType == "text/event-stream")
+        #expect(store.runtime(named: "json_answer")?.scenario?.resolvedContentType == "application/json")
         let modeled = { (type: String) in AgentCoreException(errorType: type)?.httpStatus }
-        #expect(store.runtime(named: "http_throttling")?.httpError?.resolvedStatus(modeled) == 429)
-        #expect(store.runtime(named: "http_service_quota_exceeded")?.httpError?.resolvedStatus(modeled) == 402)
+        #expect(store.runtime(named: "http_throttling")?.scenario?.httpError?.resolvedStatus(modeled) == 429)
+        #expect(store.runtime(named: "http_service_quota_exceeded")?.scenario?.httpError?.resolvedStatus(modeled) == 402)
     }
 
     static let broken: [(file: String, content: String, complaint: String)] = [

@@ -6,28 +6,42 @@ import NIOCore
 
 /// The agents MockBedrock knows, read once from the fixtures folder: `ID.json` is a scripted
 /// scenario and `ID.eventstream` a recording replayed byte for byte, both for agent id `ID`;
-/// `runtimes/NAME.json` answers for the AgentCore Runtimes named `NAME` (``RuntimeScenario``).
-/// Other sub-folders and other files (such as `README.md`) are not read.
+/// `runtimes/NAME.json` answers for the AgentCore Runtimes named `NAME` (``RuntimeScenario``);
+/// `recordings/agents/ID/` and `recordings/runtimes/NAME/` hold the answers `MockBedrock record`
+/// recorded (``Recording``). Other sub-folders and other files (such as `README.md`) are not read.
 struct FixtureStore: Sendable {
     /// What answers for one agent id.
     enum Agent: Sendable {
         case scripted(Scenario)
         case recorded(ByteBuffer)
+        /// Answers recorded by `MockBedrock record`, with their timing.
+        case replayed(RecordedAgent)
         case load
+    }
+
+    /// What answers for one AgentCore Runtime name.
+    enum Runtime: Sendable {
+        case scripted(RuntimeScenario)
+        case replayed(RecordedAgent)
+
+        /// The scenario of a scripted runtime.
+        var scenario: RuntimeScenario? {
+            if case .scripted(let scenario) = self { scenario } else { nil }
+        }
     }
 
     /// The built-in synthetic agent for benchmarks (see ``LoadAgent``).
     static let loadAgentId = "LOADTEST"
 
     private let agents: [String: Agent]
-    private let runtimes: [String: RuntimeScenario]
+    private let runtimes: [String: Runtime]
 
     /// The agent ids, sorted, for logs and `GET /`.
     var agentIds: [String] { self.agents.keys.sorted() }
     /// The AgentCore Runtime names, sorted.
     var runtimeNames: [String] { self.runtimes.keys.sorted() }
 
-    init(agents: [String: Agent], runtimes: [String: RuntimeScenario] = [:]) {
+    init(agents: [String: Agent], runtimes: [String: Runtime] = [:]) {
         self.agents = agents
         self.runtimes = runtimes
     }
@@ -36,8 +50,8 @@ struct FixtureStore: Sendable {
         self.agents[agentId]
     }
 
-    /// The scenario of the runtime `name` (an ARN's `runtime/NAME-XXXXXXXXXX`).
-    func runtime(named name: String) -> RuntimeScenario? {
+    /// What answers for the runtime `name` (an ARN's `runtime/NAME-XXXXXXXXXX`).
+    func runtime(named name: String) -> Runtime? {
         self.runtimes[name]
     }
 
@@ -67,13 +81,49 @@ struct FixtureStore: Sendable {
             }
             agents[stem] = agent
         }
-        return FixtureStore(agents: agents, runtimes: try Self.runtimes(in: directory.appendingPathComponent("runtimes")))
+        let recordings = directory.appendingPathComponent("recordings")
+        for (id, folder) in try Self.recordingFolders(in: recordings.appendingPathComponent("agents")) {
+            if let problem = BedrockIdentifier.agentId.violation(in: id) {
+                throw FixtureError(file: folder.path, reason: "the folder name must be an agent id: \(problem)")
+            }
+            // A recording of the built-in load agent replaces it.
+            if case .load? = agents[id] {
+            } else if agents[id] != nil {
+                throw FixtureError(file: folder.path, reason: "agent id \(id) is defined twice")
+            }
+            agents[id] = .replayed(try RecordedAgent.load(from: folder, operation: "InvokeAgent"))
+        }
+        var runtimes = try Self.runtimes(in: directory.appendingPathComponent("runtimes"))
+        for (name, folder) in try Self.recordingFolders(in: recordings.appendingPathComponent("runtimes")) {
+            guard AgentCoreIdentifier.qualifier.violation(in: name) == nil else {
+                throw FixtureError(
+                    file: folder.path,
+                    reason: "the folder name must be a runtime name: a letter, then up to 47 letters, digits or underscores"
+                )
+            }
+            guard runtimes[name] == nil else {
+                throw FixtureError(file: folder.path, reason: "runtime \(name) is defined twice")
+            }
+            runtimes[name] = .replayed(try RecordedAgent.load(from: folder, operation: "InvokeAgentRuntime"))
+        }
+        return FixtureStore(agents: agents, runtimes: runtimes)
+    }
+
+    /// The sub-folders of `directory` (none when it does not exist), by name.
+    private static func recordingFolders(in directory: URL) throws -> [(String, URL)] {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory.path) else { return [] }
+        return names.sorted().compactMap { name in
+            let url = directory.appendingPathComponent(name)
+            var isFolder: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isFolder), isFolder.boolValue else { return nil }
+            return (name, url)
+        }
     }
 
     /// `runtimes/NAME.json`, each for the runtimes named `NAME`; no folder, no runtimes.
-    private static func runtimes(in directory: URL) throws -> [String: RuntimeScenario] {
+    private static func runtimes(in directory: URL) throws -> [String: Runtime] {
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory.path) else { return [:] }
-        var runtimes: [String: RuntimeScenario] = [:]
+        var runtimes: [String: Runtime] = [:]
         for name in names.sorted() where name.hasSuffix(".json") {
             let url = directory.appendingPathComponent(name)
             let stem = url.deletingPathExtension().lastPathComponent
@@ -83,7 +133,7 @@ struct FixtureStore: Sendable {
                     reason: "the file name must be a runtime name: a letter, then up to 47 letters, digits or underscores"
                 )
             }
-            runtimes[stem] = try Self.decode(RuntimeScenario.self, at: url)
+            runtimes[stem] = .scripted(try Self.decode(RuntimeScenario.self, at: url))
         }
         return runtimes
     }
@@ -111,12 +161,8 @@ struct FixtureStore: Sendable {
         } catch {
             throw FixtureError(file: url.path, reason: "\(error.localizedDescription)")
         }
-        let processor = NIOSingleStepByteToMessageProcessor(EventStreamDecoder())
-        do {
-            try processor.process(buffer: bytes) { _ in }
-            try processor.finishProcessing(seenEOF: true) { _ in }
-        } catch {
-            throw FixtureError(file: url.path, reason: "not a valid event stream: \(error)")
+        if let problem = EventStreamCheck.problem(in: bytes) {
+            throw FixtureError(file: url.path, reason: "not a valid event stream: \(problem)")
         }
         return bytes
     }

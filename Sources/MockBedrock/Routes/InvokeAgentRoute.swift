@@ -15,6 +15,7 @@ struct InvokeAgentRoute: Sendable {
     let fixtures: FixtureStore
     let state: MockState
     let authenticator: RequestAuthenticator
+    let replay: RecordedReplay
 
     /// The largest body accepted: `inputText` may hold 25,000,000 characters.
     static let maximumBodyBytes = 32 * 1024 * 1024
@@ -68,6 +69,15 @@ struct InvokeAgentRoute: Sendable {
         let streamsChunks = input.streamingConfigurations?.streamFinalResponse ?? false
         let tracing = input.enableTrace ?? false
         switch agent {
+        case .replayed(let recorded):
+            return self.replay.response(
+                recorded,
+                key: target.agentId,
+                input: input.inputText,
+                requestId: requestId,
+                sessionHeader: ("x-amz-bedrock-agent-session-id", target.sessionId),
+                context: context
+            )
         case .recorded(let recording):
             return ScriptedResponse.write(
                 recording,

@@ -15,6 +15,7 @@ struct InvokeAgentRuntimeRoute: Sendable {
     let fixtures: FixtureStore
     let state: MockState
     let authenticator: RequestAuthenticator
+    let replay: RecordedReplay
 
     /// The model's largest payload is 100,000,000 bytes; the mock takes up to 32 MiB.
     static let maximumBodyBytes = 32 * 1024 * 1024
@@ -42,15 +43,18 @@ struct InvokeAgentRuntimeRoute: Sendable {
         }
         let name = Self.runtimeName(of: arn)
         let payload = try? JSONDecoder().decode(JSONValue.self, from: Data(buffer: body))
-        let runtime: RuntimeScenario
+        var runtime = RuntimeScenario(steps: [])
+        var recorded: RecordedAgent?
         if name == LoadAgent.runtimeName {
             switch LoadAgent.runtimeSteps(for: payload) {
             case .success(let steps): runtime = RuntimeScenario(steps: steps)
             case .failure(let error):
                 throw AWSErrorResponse(Self.validation, error.message.replacingOccurrences(of: "sessionAttributes", with: "payload"))
             }
-        } else if let scripted = self.fixtures.runtime(named: name) {
+        } else if case .scripted(let scripted)? = self.fixtures.runtime(named: name) {
             runtime = scripted
+        } else if case .replayed(let replayed)? = self.fixtures.runtime(named: name) {
+            recorded = replayed
         } else {
             throw AWSErrorResponse(AgentCoreException.resourceNotFound, "No agent runtime found for \(arn).")
         }
@@ -72,6 +76,16 @@ struct InvokeAgentRuntimeRoute: Sendable {
                 traceState: request.headers[HTTPField.Name("tracestate")!]
             )
         )
+        if let recorded {
+            return self.replay.response(
+                recorded,
+                key: "runtime " + name,
+                input: payload.map(Recording.input(ofPayload:)),
+                requestId: requestId,
+                sessionHeader: (AgentRuntimeTarget.sessionHeader, sessionId),
+                context: context
+            )
+        }
         if let failure = runtime.httpError, self.state.isAmongFirstCalls(of: "runtime " + name, times: failure.times) {
             throw AWSErrorResponse(
                 status: failure.resolvedStatus { AgentCoreException(errorType: $0)?.httpStatus },

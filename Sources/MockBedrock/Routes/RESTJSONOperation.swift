@@ -36,21 +36,21 @@ struct RESTJSONOperation: Sendable {
     }
 
     private func signedBody(of request: Request, context: MockRequestContext) async throws -> ByteBuffer {
-        let body: ByteBuffer
-        do {
-            body = try await request.body.collect(upTo: self.maximumBodyBytes)
-        } catch {
-            throw AWSErrorResponse(
-                status: 400,
-                type: "ValidationException",
-                message: "The request body is larger than \(self.maximumBodyBytes) bytes."
-            )
-        }
+        let body = try await Self.body(of: request, upTo: self.maximumBodyBytes)
         do {
             try self.authenticator.authenticate(request, body: body, service: self.service, logger: context.logger)
         } catch {
             throw AWSErrorResponse(error)
         }
         return body
+    }
+
+    /// The whole body of `request`, refused as AWS refuses one over `limit` bytes.
+    static func body(of request: Request, upTo limit: Int) async throws -> ByteBuffer {
+        do {
+            return try await request.body.collect(upTo: limit)
+        } catch {
+            throw AWSErrorResponse(status: 400, type: "ValidationException", message: "The request body is larger than \(limit) bytes.")
+        }
     }
 }

@@ -26,6 +26,9 @@ struct MockBedrockConfiguration: Sendable {
     /// The OIDC issuer URL its tokens and discovery document name; by default
     /// `http://<Host header>/oidc`, so it is right whichever port the mock was given.
     var oidcIssuer: String?
+    /// Whether recorded answers (`recordings/`) are replayed at once instead of at the times their
+    /// pieces arrived.
+    var fullSpeed: Bool
 
     /// Creates a configuration; the defaults are those of `swift run MockBedrock`.
     init(
@@ -38,8 +41,10 @@ struct MockBedrockConfiguration: Sendable {
         issuedCredentialLifetime: Duration = .seconds(3600),
         containerAuthorizationToken: String? = nil,
         maximumClockSkew: Duration = .seconds(300),
-        oidcIssuer: String? = nil
+        oidcIssuer: String? = nil,
+        fullSpeed: Bool = false
     ) {
+        self.fullSpeed = fullSpeed
         self.oidcIssuer = oidcIssuer
         self.host = host
         self.port = port

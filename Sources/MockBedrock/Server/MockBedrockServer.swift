@@ -38,8 +38,9 @@ struct MockBedrockServer: Sendable {
             state: self.state,
             maximumClockSkew: self.configuration.maximumClockSkew
         )
-        InvokeAgentRoute(fixtures: self.fixtures, state: self.state, authenticator: authenticator).register(on: router)
-        InvokeAgentRuntimeRoute(fixtures: self.fixtures, state: self.state, authenticator: authenticator).register(on: router)
+        let replay = RecordedReplay(state: self.state, paced: !self.configuration.fullSpeed)
+        InvokeAgentRoute(fixtures: self.fixtures, state: self.state, authenticator: authenticator, replay: replay).register(on: router)
+        InvokeAgentRuntimeRoute(fixtures: self.fixtures, state: self.state, authenticator: authenticator, replay: replay).register(on: router)
         STSRoutes(configuration: self.configuration, state: self.state, authenticator: authenticator).register(on: router)
         ContainerCredentialsRoute(configuration: self.configuration, state: self.state).register(on: router)
         let state = self.state

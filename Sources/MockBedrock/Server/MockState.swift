@@ -137,6 +137,16 @@ final class MockState: Sendable {
 
     // MARK: Scripted first calls
 
+    /// How many calls of `key` came before this one (0 for the first), counting this one: which
+    /// of an agent's recorded answers to replay.
+    func nextTurn(of key: String) -> Int {
+        self.memory.withLock { memory in
+            let seen = memory.firstCalls[key, default: 0]
+            memory.firstCalls[key] = seen + 1
+            return seen
+        }
+    }
+
     /// Whether the call arriving now is among the first `times` of `key` (an agent id, for an
     /// agent scripted to fail or break its first calls; `nil`: every call is).
     func isAmongFirstCalls(of key: String, times: Int?) -> Bool {
