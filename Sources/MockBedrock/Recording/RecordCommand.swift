@@ -29,7 +29,7 @@ struct RecordCommand: AsyncParsableCommand {
             "Base URL to forward to (default: AWS's regional endpoints, Bedrock Agent Runtime and Bedrock AgentCore, or AWS_ENDPOINT_URL_* when set)."
     )
     var upstream: String?
-    @Option(help: "Address to listen on.")
+    @Option(help: "Address to listen on. The recorder signs with your credentials for whoever reaches it: keep it on loopback.")
     var host = "127.0.0.1"
     @Option(help: "Port to listen on, 0 for any free port.")
     var port = 4566
@@ -70,6 +70,12 @@ struct RecordCommand: AsyncParsableCommand {
             )
         } catch {
             throw ValidationError("cannot record: \(error)")
+        }
+        if !["127.0.0.1", "::1", "localhost"].contains(self.host) {
+            logger.warning(
+                "The recorder listens beyond this machine: whoever reaches it calls AWS with your credentials",
+                metadata: ["host": "\(self.host)"]
+            )
         }
         let router = Router(context: MockRequestContext.self)
         proxy.register(on: router)

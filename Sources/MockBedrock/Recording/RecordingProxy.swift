@@ -87,7 +87,7 @@ struct RecordingProxy: Sendable {
                 recordedHeaders[lower] = header.value
             }
         }
-        var head = RecordingWriter.Capture(
+        var capture = RecordingWriter.Capture(
             operation: operation,
             name: name,
             request: .init(path: path, body: json),
@@ -98,11 +98,10 @@ struct RecordingProxy: Sendable {
             reads: [],
             ending: .finished
         )
-        let capture = head
         guard upstream.status == .ok else {
             let errorBody = (try? await upstream.body.collect(upTo: Self.maximumErrorBytes)) ?? ByteBuffer()
-            head.reads = [(Self.milliseconds(since: started), errorBody)]
-            await self.save(head)
+            capture.reads = [(Self.milliseconds(since: started), errorBody)]
+            await self.save(capture)
             return Response(
                 status: HTTPResponse.Status(code: Int(upstream.status.code)),
                 headers: responseHeaders,
@@ -110,11 +109,12 @@ struct RecordingProxy: Sendable {
             )
         }
         let logger = self.logger
+        let head = capture
         return Response(
             status: .ok,
             headers: responseHeaders,
             body: ResponseBody { writer in
-                var capture = capture
+                var capture = head
                 var clientLeft = false
                 do {
                     for try await piece in upstream.body {
