@@ -45,6 +45,11 @@ struct RecordCommand: AsyncParsableCommand {
             }
         }
         guard (0...65535).contains(self.port) else { throw ValidationError("--port must be in 0...65535, got \(self.port)") }
+        if let region,
+            region.isEmpty || !region.utf8.allSatisfy({ $0 == UInt8(ascii: "-") || (0x30...0x39).contains($0) || (0x61...0x7A).contains($0) })
+        {
+            throw ValidationError("--region must be a region name such as us-east-1, got '\(region)'")
+        }
     }
 
     func run() async throws {
