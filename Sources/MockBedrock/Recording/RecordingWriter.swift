@@ -133,17 +133,20 @@ actor RecordingWriter {
             body.writeBuffer(&bytes)
             ends.append((body.readableBytes, read.atMs))
         }
+        // Pieces end in order, so the read that completed each is found walking forward once.
+        var read = 0
         func time(ofByteEndingAt end: Int) -> Int {
-            ends.first { $0.end >= end }?.atMs ?? ends.last?.atMs ?? 0
+            while read < ends.count - 1 && ends[read].end < end { read += 1 }
+            return ends.isEmpty ? 0 : ends[read].atMs
         }
         var lengths: [Int]
         if Self.isEventStream(capture), let frames = EventStreamCheck.frames(of: body) {
             lengths = frames.map(\.bytes.readableBytes)
-        } else if Self.isEventStream(capture) || capture.headers["content-type"]?.hasPrefix("text/event-stream") == true {
-            // A broken event stream (or SSE) keeps the network's own pieces when not framed.
-            lengths =
-                capture.headers["content-type"]?.hasPrefix("text/event-stream") == true
-                ? Self.eventLengths(body) : capture.reads.map(\.bytes.readableBytes)
+        } else if Self.isEventStream(capture) {
+            // A broken event stream keeps the network's own pieces.
+            lengths = capture.reads.map(\.bytes.readableBytes)
+        } else if capture.headers["content-type"]?.hasPrefix("text/event-stream") == true {
+            lengths = Self.eventLengths(body)
         } else {
             lengths = [body.readableBytes]
         }
