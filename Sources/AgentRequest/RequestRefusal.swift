@@ -9,10 +9,4 @@ public enum RequestRefusal: Error, Equatable, Sendable {
     case invalidField(String, String)
     /// A valid request for an agent or runtime this deployment, or this principal, may not invoke.
     case agentNotAllowed
-
-    /// The field a refusal names, if any.
-    public var field: String? {
-        if case .invalidField(let field, _) = self { return field }
-        return nil
-    }
 }

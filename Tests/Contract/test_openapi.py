@@ -142,8 +142,8 @@ def run_schemathesis(service, *extra):
                "--checks", "all", "--exclude-checks", "positive_data_acceptance",
                "--max-examples", os.environ.get("SCHEMATHESIS_MAX_EXAMPLES", "25"), "--seed", "7",
                "--request-timeout", "30", "--report", "junit", "--report-junit-path", str(report), *extra]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=900)
-    return result
+    # Its cache (.schemathesis/) goes beside the report, not into the working tree.
+    return subprocess.run(command, capture_output=True, text=True, timeout=900, cwd=report.parent)
 
 
 @pytest.fixture(scope="module")

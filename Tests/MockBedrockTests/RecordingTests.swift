@@ -175,8 +175,8 @@ struct RecordingTests {
             try RecordedAnswer(Self.answer([], input: input), body: ByteBuffer())
         }
         let agent = RecordedAgent(answers: [try answer("a"), try answer("b"), try answer("a"), try answer(nil)])
-        #expect(agent.candidates(for: "a") == [0, 2])
-        #expect(agent.candidates(for: nil) == [3])
-        #expect(agent.candidates(for: "unknown") == [0, 1, 2, 3])
+        #expect(agent.candidates(for: "a") == ([0, 2], true))
+        #expect(agent.candidates(for: nil) == ([3], true))
+        #expect(agent.candidates(for: "unknown") == ([0, 1, 2, 3], false))
     }
 }

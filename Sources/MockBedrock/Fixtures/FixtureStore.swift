@@ -86,10 +86,9 @@ struct FixtureStore: Sendable {
             if let problem = BedrockIdentifier.agentId.violation(in: id) {
                 throw FixtureError(file: folder.path, reason: "the folder name must be an agent id: \(problem)")
             }
-            // A recording of the built-in load agent replaces it.
-            if case .load? = agents[id] {
-            } else if agents[id] != nil {
-                throw FixtureError(file: folder.path, reason: "agent id \(id) is defined twice")
+            switch agents[id] {
+            case nil, .load?: break  // A recording of the built-in load agent replaces it.
+            default: throw FixtureError(file: folder.path, reason: "agent id \(id) is defined twice")
             }
             agents[id] = .replayed(try RecordedAgent.load(from: folder, operation: "InvokeAgent"))
         }

@@ -56,8 +56,9 @@ struct RecordedReplay: Sendable {
         sessionHeader: (name: String, value: String)?,
         context: MockRequestContext
     ) -> Response {
-        let candidates = agent.candidates(for: input)
-        let turn = self.state.nextTurn(of: "recorded \(key) \(input ?? "")")
+        let (candidates, matched) = agent.candidates(for: input)
+        // One count per recorded input, and one for all the others: as many counts as answers.
+        let turn = self.state.nextTurn(of: "recorded \(key) " + (matched ? "input " + (input.map { "'\($0)'" } ?? "none") : "other"))
         let answer = agent.answers[candidates[turn % candidates.count]]
         var headers = HTTPFields()
         for (name, value) in answer.answer.headers.sorted(by: { $0.key < $1.key }) {

@@ -77,9 +77,7 @@ struct RecordedAnswer: Sendable {
         var previous = 0
         for piece in answer.pieces {
             guard piece.bytes >= 0, piece.atMs >= previous, let bytes = body.readSlice(length: piece.bytes) else {
-                throw RecordingError(
-                    "the pieces of \(answer.body) do not add up to its \(body.readableBytes + pieces.reduce(0) { $0 + $1.1.readableBytes }) bytes, or go back in time"
-                )
+                throw RecordingError("the pieces of \(answer.body) go back in time or add up to more than its bytes")
             }
             previous = piece.atMs
             pieces.append((piece.atMs, bytes))
@@ -108,9 +106,9 @@ struct RecordedAgent: Sendable {
 
     /// The answers recorded for `input`, else all of them: a replay of the same question gets its
     /// own answer, and any other question the answers in order.
-    func candidates(for input: String?) -> [Int] {
+    func candidates(for input: String?) -> (indices: [Int], matched: Bool) {
         let matching = self.answers.indices.filter { self.answers[$0].answer.input == input }
-        return matching.isEmpty ? Array(self.answers.indices) : matching
+        return matching.isEmpty ? (Array(self.answers.indices), false) : (matching, true)
     }
 
     /// Reads `folder/recording.json` and the bodies it names; what is wrong is an error naming the

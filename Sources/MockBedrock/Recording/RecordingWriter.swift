@@ -193,11 +193,7 @@ actor RecordingWriter {
         for piece in pieces {
             guard let frames = EventStreamCheck.frames(of: piece.bytes) else { continue }
             for frame in frames where frame.message.eventType == "chunk" {
-                if let object = try? JSONSerialization.jsonObject(with: Data(frame.message.payload.readableBytesView)) as? [String: Any],
-                    let base64 = object["bytes"] as? String, let bytes = Data(base64Encoded: base64)
-                {
-                    texts.append(String(decoding: bytes, as: UTF8.self))
-                }
+                if let (_, text) = Redactor.chunkText(frame.message.payload) { texts.append(text) }
             }
         }
         return texts

@@ -84,13 +84,21 @@ struct Redactor: Sendable {
     /// A chunk payload `{"bytes": base64, ...}` whose decoded text names what is redacted, with
     /// the base64 of the redacted text in its place.
     private func redactChunkText(_ payload: ByteBuffer) -> ByteBuffer {
-        guard let object = try? JSONSerialization.jsonObject(with: Data(payload.readableBytesView)) as? [String: Any],
-            let base64 = object["bytes"] as? String, let bytes = Data(base64Encoded: base64),
-            let text = String(data: bytes, encoding: .utf8)
-        else { return payload }
+        guard let (base64, text) = Self.chunkText(payload) else { return payload }
         let redacted = self.redact(text)
         guard redacted != text, let json = payload.getString(at: payload.readerIndex, length: payload.readableBytes) else { return payload }
         return ByteBuffer(string: json.replacingOccurrences(of: base64, with: Data(redacted.utf8).base64EncodedString()))
+    }
+}
+
+extension Redactor {
+    /// A chunk payload's base64 `bytes` and the UTF-8 text they hold, when they hold text.
+    static func chunkText(_ payload: ByteBuffer) -> (base64: String, text: String)? {
+        guard let object = try? JSONSerialization.jsonObject(with: Data(payload.readableBytesView)) as? [String: Any],
+            let base64 = object["bytes"] as? String, let bytes = Data(base64Encoded: base64),
+            let text = String(data: bytes, encoding: .utf8)
+        else { return nil }
+        return (base64, text)
     }
 }
 
