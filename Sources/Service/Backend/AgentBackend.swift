@@ -21,27 +21,35 @@ protocol AgentBackend: Sendable {
         -> any AgentAttempt
 }
 
-/// One attempt's answer, read by the stream in order: ``answer()``, then ``nextEvents(into:)``
-/// until it returns something other than ``AttemptRead/more``; then ``close()``, whatever happened.
+/// One attempt's answer, read by the stream in order: ``answer()``, then ``relay(to:on:)``; then
+/// ``close()``, whatever happened.
 protocol AgentAttempt: AnyObject {
     /// Waits for the answer to begin. Throws the ``StreamFailure`` an error answer reports, or
     /// `CancellationError`.
     func answer() async throws
 
-    /// Appends the events of the next piece of the answer (one network read) to `events`, and says
-    /// whether more may follow. Events read before a failure are appended before it is reported:
-    /// they are part of the answer. When the controller's heartbeat falls due
-    /// (`StreamController.whenHeartbeatDue`), a waiting read returns `.more` with no events.
-    func nextEvents(into events: inout [AgentEvent]) async -> AttemptRead
+    /// Hands the events of the rest of the answer to `sink` on `eventLoop` (the stream's), those of
+    /// each network read as it arrives, reading the next once the sink can take more; returns how
+    /// the answer ended (never ``AttemptRead/more``) once the sink has taken everything before the
+    /// end. Events read before a failure are handed over before it is reported: they are part of
+    /// the answer.
+    func relay(to sink: any AttemptSink, on eventLoop: any EventLoop) async -> AttemptRead
 
     /// The attempt is over: its connection is given back, or closed if the answer was not read to
     /// its end. Calling it again does nothing.
     func close()
 }
 
+/// What takes an answer's events as they arrive: the stream's relay (``StreamRelay``).
+protocol AttemptSink: AnyObject {
+    /// On the stream's event loop: takes the events of one piece of the answer, leaving `events`
+    /// empty. Returns `nil` when it can take more at once, or a future that completes when it can.
+    func take(_ events: inout [AgentEvent]) -> EventLoopFuture<Void>?
+}
+
 /// What a read of an attempt's answer found.
 enum AttemptRead {
-    /// Events were read (possibly none yet); more may follow.
+    /// Events were decoded (possibly none yet); more may follow.
     case more
     /// The answer ended well.
     case ended

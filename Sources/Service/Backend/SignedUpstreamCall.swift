@@ -79,8 +79,9 @@ struct SignedUpstreamCall: Sendable {
     }
 }
 
-/// One call's answer as a backend's attempt reads it: the head, the body's pieces, an error body;
-/// a stop of the stream's controller cancels the call, and a due heartbeat wakes a waiting read.
+/// One call's answer as a backend's attempt reads it: the head, then the body's pieces handed to a
+/// reader on the stream's event loop, or an error body; a stop of the stream's controller cancels
+/// the call.
 final class UpstreamCall {
     private let response: UpstreamResponse
     private let lease: AWSHTTPClients.Lease
@@ -92,8 +93,6 @@ final class UpstreamCall {
         self.lease = lease
         self.controller = controller
         controller.whenStopped { response.cancel() }
-        // A heartbeat due wakes the read, which then returns with no events.
-        controller.whenHeartbeatDue { response.nudge() }
     }
 
     deinit {
@@ -109,15 +108,9 @@ final class UpstreamCall {
         }
     }
 
-    /// The next piece of the body (`nil` at its end; empty when a heartbeat woke the read), or how
-    /// the read failed.
-    func nextPiece() async -> Result<ByteBuffer?, AttemptReadFailure> {
-        do {
-            return .success(try await self.response.nextBodyPart())
-        } catch {
-            guard let failure = StreamFailure.transport(error, afterHead: true) as? StreamFailure else { return .failure(.cancelled) }
-            return .failure(.failed(failure))
-        }
+    /// Hands the body to `reader`, on `eventLoop`, from its first piece on.
+    func read(with reader: any UpstreamBodyReader, on eventLoop: any EventLoop) {
+        self.response.read(with: reader, on: eventLoop)
     }
 
     /// The head of a 200 answer. Any other is read as an AWS error (its status, `x-amzn-ErrorType`
@@ -133,13 +126,11 @@ final class UpstreamCall {
         return head
     }
 
-    /// Up to 64 KiB of an error answer's body.
+    /// Up to 64 KiB of an error answer's body, whatever arrived before it ended or failed.
     private func errorBody() async -> ByteBuffer {
-        var body = ByteBuffer()
-        while body.readableBytes < 64 * 1024, var part = try? await self.response.nextBodyPart() {
-            body.writeBuffer(&part)
+        await withCheckedContinuation { continuation in
+            self.response.read(with: ErrorBodyReader(limit: 64 * 1024, continuation), on: self.controller.eventLoop)
         }
-        return body
     }
 
     /// Gives the pool its stream back and cancels whatever was left unread. Once.
@@ -147,26 +138,56 @@ final class UpstreamCall {
         guard !self.closed else { return }
         self.closed = true
         self.controller.whenStopped(nil)
-        self.controller.whenHeartbeatDue(nil)
         self.response.cancel()
         self.lease.release()
     }
 }
 
-/// An attempt that reads its answer from an ``UpstreamCall`` one piece at a time, each decoded by
-/// the backend's own format.
+/// Collects an error answer's body, up to a limit: the rest is not waited for.
+private final class ErrorBodyReader: UpstreamBodyReader, @unchecked Sendable {
+    // Only touched on the reader's event loop.
+    private var body = ByteBuffer()
+    private var continuation: CheckedContinuation<ByteBuffer, Never>?
+    private let limit: Int
+
+    init(limit: Int, _ continuation: CheckedContinuation<ByteBuffer, Never>) {
+        self.limit = limit
+        self.continuation = continuation
+    }
+
+    func read(_ piece: ByteBuffer) -> EventLoopFuture<Void>? {
+        guard self.continuation != nil else { return nil }
+        var piece = piece
+        self.body.writeBuffer(&piece)
+        if self.body.readableBytes >= self.limit {
+            self.finish()
+        }
+        return nil
+    }
+
+    func ended(_ error: (any Error)?) {
+        self.finish()
+    }
+
+    private func finish() {
+        self.continuation?.resume(returning: self.body)
+        self.continuation = nil
+    }
+}
+
+/// An attempt that reads its answer from an ``UpstreamCall``, each piece decoded by the backend's
+/// own format as it arrives, on the stream's event loop.
 protocol UpstreamAttempt: AgentAttempt {
     var call: UpstreamCall { get }
-    /// Appends the events that `piece` completes (`nil`: the body ended), out of `nextEvents`'
-    /// async frame (ARCHITECTURE.md, "Async frames on the hot path").
+    /// Appends the events that `piece` completes (`nil`: the body ended), and says whether more
+    /// may follow.
     func decode(_ piece: ByteBuffer?, into events: inout [AgentEvent]) -> AttemptRead
 }
 
 extension UpstreamAttempt {
-    func nextEvents(into events: inout [AgentEvent]) async -> AttemptRead {
-        switch await self.call.nextPiece() {
-        case .success(let piece): return self.decode(piece, into: &events)
-        case .failure(let failure): return failure.read
+    func relay(to sink: any AttemptSink, on eventLoop: any EventLoop) async -> AttemptRead {
+        await withCheckedContinuation { continuation in
+            self.call.read(with: AttemptBodyReader(attempt: self, sink: sink, continuation), on: eventLoop)
         }
     }
 
@@ -175,15 +196,74 @@ extension UpstreamAttempt {
     }
 }
 
-/// Why a read of the body brought nothing: a failure, or the stream was stopped.
-enum AttemptReadFailure: Error {
-    case failed(StreamFailure)
-    case cancelled
+/// The body of an upstream attempt, decoded into events piece by piece and handed to the stream's
+/// sink; the next piece is read once the sink can take more. It reports how the answer ended once
+/// the sink has taken everything before the end.
+private final class AttemptBodyReader<Attempt: UpstreamAttempt>: UpstreamBodyReader, @unchecked Sendable {
+    // Only touched on the stream's event loop.
+    private let attempt: Attempt
+    private let sink: any AttemptSink
+    private var events: [AgentEvent] = []
+    private var continuation: CheckedContinuation<AttemptRead, Never>?
+    /// The sink's wait to take more, while it lasts.
+    private var sinkWait: EventLoopFuture<Void>?
 
-    var read: AttemptRead {
-        switch self {
-        case .failed(let failure): .failed(failure)
-        case .cancelled: .cancelled
+    init(attempt: Attempt, sink: any AttemptSink, _ continuation: CheckedContinuation<AttemptRead, Never>) {
+        self.attempt = attempt
+        self.sink = sink
+        self.continuation = continuation
+    }
+
+    func read(_ piece: ByteBuffer) -> EventLoopFuture<Void>? {
+        // After a failure in an earlier piece, what follows is not read.
+        guard self.continuation != nil else { return nil }
+        let read = self.attempt.decode(piece, into: &self.events)
+        let wait = self.take()
+        if case .more = read {
+            return wait
         }
+        // Events before a failure are part of the answer: they are taken first.
+        self.finish(read)
+        return nil
+    }
+
+    func ended(_ error: (any Error)?) {
+        guard self.continuation != nil else { return }
+        guard let error else {
+            let read = self.attempt.decode(nil, into: &self.events)
+            self.take()
+            self.finish(read)
+            return
+        }
+        guard let failure = StreamFailure.transport(error, afterHead: true) as? StreamFailure else {
+            self.finish(.cancelled)
+            return
+        }
+        self.finish(.failed(failure))
+    }
+
+    /// Hands the events decoded so far to the sink; returns its wait, if it must.
+    @discardableResult
+    private func take() -> EventLoopFuture<Void>? {
+        guard !self.events.isEmpty else { return nil }
+        let wait = self.sink.take(&self.events)
+        self.sinkWait = wait
+        wait?.assumeIsolated().whenComplete { [self] _ in
+            if self.sinkWait === wait {
+                self.sinkWait = nil
+            }
+        }
+        return wait
+    }
+
+    /// Reports `read` once the sink has taken what came before it.
+    private func finish(_ read: AttemptRead) {
+        guard let continuation = self.continuation else { return }
+        self.continuation = nil
+        guard let wait = self.sinkWait else {
+            continuation.resume(returning: read)
+            return
+        }
+        wait.whenComplete { _ in continuation.resume(returning: read) }
     }
 }

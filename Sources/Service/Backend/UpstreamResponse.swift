@@ -3,58 +3,53 @@ import NIOCore
 import NIOHTTP1
 import Synchronization
 
-/// One InvokeAgent response as AsyncHTTPClient's delegate API delivers it on the event loop, handed
-/// to the stream's task one network read at a time.
+/// What takes the pieces of an upstream body, one network read at a time, on the event loop the
+/// reader was attached on (``UpstreamResponse/read(with:on:)``).
+protocol UpstreamBodyReader: AnyObject, Sendable {
+    /// A piece of the body. Returns `nil` when the next piece may come at once, or a future that
+    /// completes when it may: AsyncHTTPClient reads no further meanwhile.
+    func read(_ piece: ByteBuffer) -> EventLoopFuture<Void>?
+    /// The body ended, well (`nil`) or with the error that ended it (`CancellationError` after
+    /// ``UpstreamResponse/cancel()``). Called once, last.
+    func ended(_ error: (any Error)?)
+}
+
+/// One upstream response as AsyncHTTPClient's delegate API delivers it on the event loop: the
+/// head for the stream's task to wait on, then the body handed to a reader on the event loop, as
+/// each network read arrives.
 ///
 /// The delegate API needs no task of its own, and that is why the service uses it: a Swift task
 /// keeps the async frames of its deepest call for as long as it lives, so a second task per stream
 /// (which the async `execute` needs in order to be cancelled) cost about 17 KB for every open
-/// stream. The stream's controller calls ``cancel()`` instead.
+/// stream. The stream's controller calls ``cancel()`` instead. The body goes to a reader on the
+/// event loop rather than to the stream's task, so a relayed piece costs no task switch: the
+/// stream's relay turns it into lines and writes them where it arrives (``StreamRelay``).
 ///
-/// Reading is paced by the stream: AsyncHTTPClient delivers the next body part only once the
-/// stream has taken the previous one, so a client that reads slowly slows the Bedrock connection
-/// down instead of filling memory.
+/// Reading is paced by the reader: AsyncHTTPClient delivers the next body part only once the
+/// future the reader returned for the previous one has completed, so a client that reads slowly
+/// slows the upstream connection down instead of filling memory.
 final class UpstreamResponse: HTTPClientResponseDelegate, Sendable {
     typealias Response = Void
 
-    private enum Part {
-        case head(HTTPResponseHead)
-        case body(ByteBuffer)
-        case end
-        case failed(any Error)
-        /// ``nudge()``: the reader is woken with nothing read.
-        case nudge
-    }
-
     private struct State {
-        /// At most the head, one body part and the end: AsyncHTTPClient waits for `demand`.
-        var parts: [Part] = []
-        var reader: CheckedContinuation<Part, Never>?
-        /// Completed when the stream takes the body part AsyncHTTPClient is waiting on.
-        var demand: EventLoopPromise<Void>?
+        /// The head, or the failure that came instead of it.
+        var head: Result<HTTPResponseHead, any Error>?
+        var headWaiter: CheckedContinuation<Result<HTTPResponseHead, any Error>, Never>?
+        /// A body part that arrived before the reader, and the demand AsyncHTTPClient waits on.
+        var early: (piece: ByteBuffer, demand: EventLoopPromise<Void>)?
+        var reader: (any UpstreamBodyReader)?
+        var readerLoop: (any EventLoop)?
+        /// How the body ended, once it has (`.some(nil)`: well); it is told to the reader once.
+        var end: (any Error)??
+        var endTold = false
         var call: HTTPClient.Task<Void>?
-        /// The end or the failure, once queued: nothing after it is delivered, and a read after it
-        /// gets it again.
-        var final: Part?
-
-        /// The next part to read: the queued ones in order, then the final one again. Taking a
-        /// body part also takes the demand that lets AsyncHTTPClient deliver the next one.
-        mutating func takeQueued() -> (Part, EventLoopPromise<Void>?)? {
-            guard !self.parts.isEmpty else {
-                return self.final.map { ($0, nil) }
-            }
-            let part = self.parts.removeFirst()
-            guard case .body = part else { return (part, nil) }
-            defer { self.demand = nil }
-            return (part, self.demand)
-        }
     }
 
     private let state = Mutex(State())
 
     deinit {
-        // AsyncHTTPClient may still hold the future of a part that was never taken.
-        self.state.withLock { $0.demand }?.succeed()
+        // AsyncHTTPClient may still hold the future of a part that was never read.
+        self.state.withLock { $0.early?.demand }?.succeed()
     }
 
     /// Starts the request on `client`, delivering to the returned response on `eventLoop`, which
@@ -72,140 +67,161 @@ final class UpstreamResponse: HTTPClientResponseDelegate, Sendable {
         let call = client.execute(request: request, delegate: response, eventLoop: .delegate(on: eventLoop), deadline: deadline, logger: nil)
         response.state.withLock { state in
             // Kept until the call has ended or is cancelled: AsyncHTTPClient holds the delegate meanwhile.
-            if state.final == nil {
+            if state.end == nil {
                 state.call = call
             }
         }
         return response
     }
 
-    /// The response head; throws what AsyncHTTPClient reported when there is none.
+    /// The response head; throws what AsyncHTTPClient reported when there is none
+    /// (`CancellationError` after ``cancel()``).
     func head() async throws -> HTTPResponseHead {
-        while true {
-            switch await self.next() {
-            case .head(let head): return head
-            case .failed(let error): throw error
-            case .nudge: continue
-            case .body, .end: throw StreamFailure(.internalError, detail: "AsyncHTTPClient delivered a body before the head")
+        let head = await withCheckedContinuation { continuation in
+            let head = self.state.withLock { state in
+                if state.head == nil {
+                    state.headWaiter = continuation
+                }
+                return state.head
+            }
+            if let head {
+                continuation.resume(returning: head)
             }
         }
+        return try head.get()
     }
 
-    /// The next piece of the body as it was read from the network (empty when ``nudge()`` woke
-    /// the read), or `nil` at its end; throws what AsyncHTTPClient reported (`CancellationError`
-    /// after ``cancel()``).
-    func nextBodyPart() async throws -> ByteBuffer? {
-        switch await self.next() {
-        case .body(let buffer): return buffer
-        case .nudge: return ByteBuffer()
-        case .end: return nil
-        case .failed(let error): throw error
-        case .head: throw StreamFailure(.internalError, detail: "AsyncHTTPClient delivered a second head")
+    /// Hands the body to `reader` on `eventLoop` (the stream's), from its first piece, whatever
+    /// arrived before; once per response, after ``head()``.
+    func read(with reader: any UpstreamBodyReader, on eventLoop: any EventLoop) {
+        guard eventLoop.inEventLoop else {
+            eventLoop.execute { self.read(with: reader, on: eventLoop) }
+            return
+        }
+        let (early, end) = self.state.withLock { state in
+            state.reader = reader
+            state.readerLoop = eventLoop
+            defer { state.early = nil }
+            return (state.early, state.end)
+        }
+        if let (piece, demand) = early {
+            if let wait = reader.read(piece) {
+                wait.cascade(to: demand)
+            } else {
+                demand.succeed()
+            }
+        }
+        if let end {
+            self.tellEnd(end)
         }
     }
 
-    /// Stops the request unless the stream has read its end: the stream's next read throws
-    /// `CancellationError` at once, whatever was still queued, and AsyncHTTPClient closes the
-    /// connection.
+    /// Stops the request unless its body has ended: the head's wait throws `CancellationError` at
+    /// once, the reader is told so, and AsyncHTTPClient closes the connection.
     func cancel() {
-        let (call, reader, demand) = self.state.withLock { state in
-            guard state.final == nil || !state.parts.isEmpty else {
-                return (nil as HTTPClient.Task<Void>?, nil as CheckedContinuation<Part, Never>?, nil as EventLoopPromise<Void>?)
+        let (call, demand, waiter, readerLoop) = self.state.withLock { state in
+            guard state.end == nil else {
+                return (nil as HTTPClient.Task<Void>?, nil as EventLoopPromise<Void>?, nil as CheckedContinuation<Result<HTTPResponseHead, any Error>, Never>?, nil as (any EventLoop)?)
             }
-            state.parts = []
-            state.final = .failed(CancellationError())
+            state.end = .some(CancellationError())
+            if state.head == nil {
+                state.head = .failure(CancellationError())
+            }
             defer {
-                state.reader = nil
-                state.demand = nil
                 state.call = nil
+                state.early = nil
+                state.headWaiter = nil
             }
-            return (state.call, state.reader, state.demand)
+            return (state.call, state.early?.demand, state.headWaiter, state.readerLoop)
         }
-        reader?.resume(returning: .failed(CancellationError()))
+        waiter?.resume(returning: .failure(CancellationError()))
         demand?.succeed()
         call?.cancel()
-    }
-
-    /// Wakes a read that is waiting, with nothing read (the stream has a heartbeat to write);
-    /// does nothing when no read waits.
-    func nudge() {
-        let reader = self.state.withLock { state in
-            defer { state.reader = nil }
-            return state.reader
-        }
-        reader?.resume(returning: .nudge)
-    }
-
-    private func next() async -> Part {
-        if let (queued, demand) = self.state.withLock({ $0.takeQueued() }) {
-            demand?.succeed()
-            return queued
-        }
-        return await withCheckedContinuation { continuation in
-            let queued = self.state.withLock { state -> (Part, EventLoopPromise<Void>?)? in
-                if let queued = state.takeQueued() {
-                    return queued
-                }
-                state.reader = continuation
-                return nil
-            }
-            if let (part, demand) = queued {
-                demand?.succeed()
-                continuation.resume(returning: part)
-            }
+        if let readerLoop {
+            readerLoop.execute { self.tellEnd(CancellationError()) }
         }
     }
 
-    /// Hands `part` to a waiting reader, or queues it; `closing` parts end the delivery.
-    private func deliver(_ part: Part, demand: EventLoopPromise<Void>? = nil, closing: Bool = false) -> Bool {
-        let reader = self.state.withLock { state -> CheckedContinuation<Part, Never>?? in
-            guard state.final == nil else { return .none }
-            if closing {
-                state.final = part
-                state.call = nil
-            }
-            if let reader = state.reader {
-                state.reader = nil
-                return .some(reader)
-            }
-            state.parts.append(part)
-            if let demand {
-                state.demand = demand
-            }
-            return .some(nil)
+    /// Tells the reader how the body ended, once; on the reader's loop. The reader is let go:
+    /// it holds the attempt, which holds this response.
+    private func tellEnd(_ end: (any Error)?) {
+        let reader = self.state.withLock { state -> (any UpstreamBodyReader)? in
+            guard !state.endTold, let reader = state.reader else { return nil }
+            state.endTold = true
+            state.reader = nil
+            return reader
         }
-        switch reader {
-        case .none:
-            return false
-        case .some(let reader?):
-            reader.resume(returning: part)
-            demand?.succeed()
-            return true
-        case .some(nil):
-            return true
+        reader?.ended(end)
+    }
+
+    /// The body ended (`nil`: well): the head's wait and the reader, if any, are told.
+    private func ended(_ error: (any Error)?) {
+        let (waiter, readerLoop) = self.state.withLock { state -> (CheckedContinuation<Result<HTTPResponseHead, any Error>, Never>?, (any EventLoop)?) in
+            guard state.end == nil else { return (nil, nil) }
+            state.end = .some(error)
+            state.call = nil
+            if state.head == nil {
+                state.head = .failure(error ?? HTTPClientError.remoteConnectionClosed)
+            }
+            defer { state.headWaiter = nil }
+            return (state.headWaiter, state.readerLoop)
+        }
+        waiter?.resume(returning: .failure(error ?? HTTPClientError.remoteConnectionClosed))
+        guard let readerLoop else { return }
+        if readerLoop.inEventLoop {
+            self.tellEnd(error)
+        } else {
+            readerLoop.execute { self.tellEnd(error) }
         }
     }
 
     // MARK: HTTPClientResponseDelegate (on the event loop)
 
     func didReceiveHead(task: HTTPClient.Task<Void>, _ head: HTTPResponseHead) -> EventLoopFuture<Void> {
-        _ = self.deliver(.head(head))
+        let waiter = self.state.withLock { state in
+            guard state.head == nil else { return nil as CheckedContinuation<Result<HTTPResponseHead, any Error>, Never>? }
+            state.head = .success(head)
+            defer { state.headWaiter = nil }
+            return state.headWaiter
+        }
+        waiter?.resume(returning: .success(head))
         return task.eventLoop.makeSucceededVoidFuture()
     }
 
     func didReceiveBodyPart(task: HTTPClient.Task<Void>, _ buffer: ByteBuffer) -> EventLoopFuture<Void> {
-        let demand = task.eventLoop.makePromise(of: Void.self)
-        if !self.deliver(.body(buffer), demand: demand) {
-            demand.succeed()
+        enum Delivery {
+            case read(any UpstreamBodyReader, on: any EventLoop)
+            case wait(EventLoopFuture<Void>)
+            case drop
         }
-        return demand.futureResult
+        let delivery = self.state.withLock { state -> Delivery in
+            guard state.end == nil else { return .drop }
+            if let reader = state.reader, let loop = state.readerLoop {
+                return .read(reader, on: loop)
+            }
+            let demand = task.eventLoop.makePromise(of: Void.self)
+            state.early = (buffer, demand)
+            return .wait(demand.futureResult)
+        }
+        switch delivery {
+        case .read(let reader, let loop) where loop === task.eventLoop:
+            return reader.read(buffer) ?? task.eventLoop.makeSucceededVoidFuture()
+        case .read(let reader, let loop):
+            // The reader's loop is not the connection's (only when the service's loops and the
+            // pool's differ): the piece hops over.
+            return loop.flatSubmit { reader.read(buffer) ?? loop.makeSucceededVoidFuture() }.hop(to: task.eventLoop)
+        case .wait(let future):
+            return future
+        case .drop:
+            return task.eventLoop.makeSucceededVoidFuture()
+        }
     }
 
     func didReceiveError(task: HTTPClient.Task<Void>, _ error: any Error) {
-        _ = self.deliver(.failed(error), closing: true)
+        self.ended(error)
     }
 
     func didFinishRequest(task: HTTPClient.Task<Void>) throws {
-        _ = self.deliver(.end, closing: true)
+        self.ended(nil)
     }
 }

@@ -48,7 +48,7 @@ struct StreamRoute: Sendable {
     }
 
     /// Reads the body, then starts the stream. The checks and the set-up are in
-    /// ``start(_:context:disconnects:)``, out of this async frame (ARCHITECTURE.md, "Async frames on the hot path").
+    /// ``start(_:route:accept:context:connection:)``, out of this async frame (ARCHITECTURE.md, "Async frames on the hot path").
     private func stream(_ request: Request, route: Route, context: ServiceRequestContext) async throws -> Response {
         guard let contentType = request.headers[.contentType], Self.isJSON(contentType) else {
             throw APIError.unsupportedMediaType
@@ -67,17 +67,29 @@ struct StreamRoute: Sendable {
             // Bad chunk sizes, an unknown transfer coding: the rest of the connection cannot be read.
             throw APIError.malformedBody("\(error)").closingConnection()
         }
-        let disconnects = try await Self.disconnectHandler(of: context.channel)
-        return try self.start(body, route: route, accept: request.headers[values: .accept], context: context, disconnects: disconnects)
+        let connection = try await Self.connection(context.channel)
+        return try self.start(body, route: route, accept: request.headers[values: .accept], context: context, connection: connection)
     }
 
-    /// The connection's ``ClientDisconnectHandler``, found without a suspension when the handler
-    /// already runs on the connection's event loop, as it does with NIO as the global executor.
-    private static func disconnectHandler(of channel: any Channel) async throws -> ClientDisconnectHandler {
+    /// The handlers of the connection that a stream uses: its ``ClientDisconnectHandler`` and its
+    /// ``StreamWriteHandler``, found without a suspension when the route already runs on the
+    /// connection's event loop, as it does with NIO as the global executor.
+    private static func connection(_ channel: any Channel) async throws -> StreamConnection {
         if channel.eventLoop.inEventLoop {
-            return try channel.pipeline.syncOperations.handler(type: ClientDisconnectHandler.self)
+            return try StreamConnection(channel)
         }
-        return try await channel.pipeline.handler(type: ClientDisconnectHandler.self).get()
+        return try await channel.eventLoop.submit { try StreamConnection(channel) }.get()
+    }
+
+    struct StreamConnection: Sendable {
+        let disconnects: ClientDisconnectHandler
+        let writer: NIOLoopBound<StreamWriteHandler>
+
+        /// On the channel's event loop.
+        init(_ channel: any Channel) throws {
+            self.disconnects = try channel.pipeline.syncOperations.handler(type: ClientDisconnectHandler.self)
+            self.writer = NIOLoopBound(try channel.pipeline.syncOperations.handler(type: StreamWriteHandler.self), eventLoop: channel.eventLoop)
+        }
     }
 
     /// Checks the body, admits the stream and returns the response that streams it.
@@ -87,8 +99,9 @@ struct StreamRoute: Sendable {
         route: Route,
         accept: [String],
         context: ServiceRequestContext,
-        disconnects: ClientDisconnectHandler
+        connection: StreamConnection
     ) throws -> Response {
+        let disconnects = connection.disconnects
         let input: StreamRequest
         let output: any StreamOutput
         var headers: HTTPFields = [
@@ -146,6 +159,7 @@ struct StreamRoute: Sendable {
             controller: controller,
             invocations: self.invocations,
             eventLoop: context.channel.eventLoop,
+            connection: connection.writer,
             metrics: self.metrics,
             logger: logger,
             // The server span's context is the task's here, in the route; the body runs after it.

@@ -57,6 +57,8 @@ final class AgentStream: @unchecked Sendable {
     private var unconfirmedInvocation: String?
     /// The event loop of the client's connection, where the upstream connection is taken too.
     private let eventLoop: any EventLoop
+    /// Where the answer's lines are written, on that event loop.
+    private let connection: NIOLoopBound<StreamWriteHandler>
     private let metrics: ServiceMetrics
     private let logger: Logger
     private let started = ContinuousClock.now
@@ -96,6 +98,7 @@ final class AgentStream: @unchecked Sendable {
         controller: StreamController,
         invocations: PendingInvocations,
         eventLoop: any EventLoop,
+        connection: NIOLoopBound<StreamWriteHandler>,
         metrics: ServiceMetrics,
         logger: Logger,
         tracing: (StreamTracing, parent: ServiceContext)? = nil,
@@ -113,6 +116,7 @@ final class AgentStream: @unchecked Sendable {
         self.invocations = invocations
         self.unconfirmedInvocation = request.invocationId
         self.eventLoop = eventLoop
+        self.connection = connection
         self.metrics = metrics
         self.logger = logger
         self.tracing = tracing
@@ -228,7 +232,7 @@ final class AgentStream: @unchecked Sendable {
                     throw disconnected
                 }
                 try await attempt.answer()
-                try await self.forward(attempt, to: &writer)
+                try await self.forward(attempt)
                 self.outcome = .completed
                 self.spans?.attemptEnded(nil)
                 return
@@ -284,46 +288,36 @@ final class AgentStream: @unchecked Sendable {
 
     /// The most line bytes gathered before they are written: a network read can complete many
     /// frames, and each chunk line carries the whole answer so far, so the lines of one read are
-    /// written in pieces of about this size, each waiting for the client to take the one before.
-    /// What is queued for one client is then bounded by this, one line and NIO's write buffer.
+    /// written in batches of about this size, each once the connection has drained below NIO's
+    /// high-water mark (``StreamRelay``). What is queued for one client is then bounded by this,
+    /// one line and NIO's write buffer.
     static let linesPerWrite = 64 * 1024
 
-    /// Turns the events of one attempt's answer into lines as they arrive.
-    private func forward(_ attempt: any AgentAttempt, to writer: inout any ResponseBodyWriter) async throws {
-        var events: [AgentEvent] = []
-        var lines = ByteBuffer()
-        while true {
-            let read = await attempt.nextEvents(into: &events)
-            let readNothing = events.isEmpty
-            // Events before a failure are part of the answer: their lines are written first.
-            var next = 0
-            while next < events.count {
-                self.lines(from: events, next: &next, into: &lines)
-                try await self.flush(&lines, to: &writer)
-            }
-            events.removeAll(keepingCapacity: true)
-            switch read {
-            case .more:
-                // Woken with nothing read: the stream may have been quiet for the heartbeat interval.
-                if readNothing && self.controller.takeHeartbeat() {
-                    self.output.heartbeat(into: &lines)
-                    try await self.flush(&lines, to: &writer)
-                }
-                continue
-            case .ended: return
-            case .failed(let failure): throw failure
-            case .cancelled: throw CancellationError()
-            }
+    /// Relays the events of one attempt's answer as they arrive: on the event loop, as lines
+    /// written straight into the client's connection (``StreamRelay``).
+    private func forward(_ attempt: any AgentAttempt) async throws {
+        let relay = StreamRelay(stream: self, connection: self.connection, controller: self.controller, eventLoop: self.eventLoop)
+        self.controller.whenHeartbeatDue { relay.heartbeatDue() }
+        defer { self.controller.whenHeartbeatDue(nil) }
+        switch await attempt.relay(to: relay, on: self.eventLoop) {
+        case .more, .ended: return
+        case .failed(let failure): throw failure
+        case .cancelled: throw CancellationError()
         }
     }
 
-    /// Appends the lines of `events` from `next` on until they reach ``linesPerWrite`` bytes.
-    @inline(never)
-    private func lines(from events: [AgentEvent], next: inout Int, into lines: inout ByteBuffer) {
+    /// Appends the lines of `events` from `next` on until they reach ``linesPerWrite`` bytes (the
+    /// relay, on the event loop).
+    func lines(from events: [AgentEvent], next: inout Int, into lines: inout ByteBuffer) {
         while next < events.count && lines.readableBytes < Self.linesPerWrite {
             self.forward(events[next], into: &lines)
             next += 1
         }
+    }
+
+    /// The format's heartbeat, if it has one.
+    func heartbeat(into buffer: inout ByteBuffer) {
+        self.output.heartbeat(into: &buffer)
     }
 
     /// Writes the `start` line unless it already was; returns the failure when the client is gone.
@@ -336,16 +330,6 @@ final class AgentStream: @unchecked Sendable {
         } catch {
             return StreamFailure.clientGone(error)
         }
-    }
-
-    private func flush(_ lines: inout ByteBuffer, to writer: inout any ResponseBodyWriter) async throws {
-        guard lines.readableBytes > 0 else { return }
-        do {
-            try await self.write(lines, to: &writer)
-        } catch {
-            throw StreamFailure.clientGone(error)
-        }
-        lines.clear()
     }
 
     /// Every write of the stream: the controller knows while one waits on the client, so that a

@@ -38,7 +38,7 @@ final class StreamController: Sendable {
         var heartbeatTimer: Scheduled<Void>?
         /// A heartbeat is due: nothing was written for the heartbeat interval.
         var heartbeatDue = false
-        /// Wakes the stream's task from its wait on the upstream call, so it can write the heartbeat.
+        /// Writes the heartbeat (the stream's relay, while it forwards).
         var onHeartbeat: (@Sendable () -> Void)?
     }
 
@@ -50,7 +50,8 @@ final class StreamController: Sendable {
     private let state: Mutex<State>
     private let started: NIODeadline
     private let timeouts: Timeouts
-    private let eventLoop: any EventLoop
+    /// The stream's event loop (its client connection's), where its timers run.
+    let eventLoop: any EventLoop
     private let closeConnection: @Sendable () -> Void
 
     /// `closeConnection` closes the client's connection, for a stopped stream whose write the client
@@ -79,6 +80,17 @@ final class StreamController: Sendable {
         }
         if arm {
             self.armWriteTimer()
+        }
+    }
+
+    /// The stream wrote, and the client's connection took it at once (the relay's lines): for the
+    /// heartbeats, a write.
+    func wrote() {
+        guard self.timeouts.heartbeat != nil else { return }
+        let now = NIODeadline.now()
+        self.state.withLock { state in
+            state.lastWrite = now
+            state.heartbeatDue = false
         }
     }
 
@@ -117,8 +129,8 @@ final class StreamController: Sendable {
         }
     }
 
-    /// Runs `action` each time a heartbeat falls due, until replaced or cleared with `nil`: an
-    /// attempt hands in how to wake its upstream read (which then returns with no events).
+    /// Runs `action` on the event loop each time a heartbeat falls due, until replaced or cleared
+    /// with `nil`: the stream's relay writes it.
     func whenHeartbeatDue(_ action: (@Sendable () -> Void)?) {
         self.state.withLock { $0.onHeartbeat = action }
     }
