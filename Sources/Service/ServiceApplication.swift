@@ -122,7 +122,7 @@ struct ServiceApplication: Sendable {
                     http1: HTTP1Channel(
                         responder: responder,
                         configuration: .init(
-                            additionalChannelHandlers: [ClientDisconnectHandler(), ResponseHeadFlushHandler(), StreamWriteHandler()],
+                            additionalChannelHandlers: [ClientDisconnectHandler(), ResponseHeadFlushHandler()],
                             idleTimeout: TimeAmount(self.configuration.keepAliveTimeout)
                         )
                     ),

@@ -7,7 +7,8 @@ import NIOHTTP1
 /// Hummingbird's HTTP/1 child channel with this service's guards around it: each accepted
 /// connection is admitted against `MAX_CONNECTIONS` (``OpenConnections``) before anything else is
 /// set up, and gets ``ConnectionGuardHandler`` in front of the HTTP codec and
-/// ``HTTPMessagePolicyHandler`` right behind it.
+/// ``HTTPMessagePolicyHandler`` right behind it, followed by the ``StreamWriteHandler`` that a
+/// stream's lines are written from.
 ///
 /// A refused connection gets a fixed `503 too_many_connections` and is closed; its task in
 /// Hummingbird's server ends at once.
@@ -45,7 +46,9 @@ struct GuardedHTTP1Channel: ServerChildChannel {
         }
         return self.http1.setup(channel: channel, logger: logger).assumeIsolated().flatMapThrowing { value in
             let decoder = try channel.pipeline.syncOperations.context(handlerType: ByteToMessageHandler<HTTPRequestDecoder>.self)
-            try channel.pipeline.syncOperations.addHandler(HTTPMessagePolicyHandler(guardHandler: guardHandler), position: .after(decoder.handler))
+            let policy = HTTPMessagePolicyHandler(guardHandler: guardHandler)
+            try channel.pipeline.syncOperations.addHandler(policy, position: .after(decoder.handler))
+            try channel.pipeline.syncOperations.addHandler(StreamWriteHandler(), position: .after(policy))
             return Value.http(value)
         }.nonisolated()
     }

@@ -1,16 +1,17 @@
-import HTTPTypes
 import NIOCore
-import NIOHTTPTypes
+import NIOHTTP1
 
 /// Writes a stream's lines straight into its connection's pipeline, on the connection's event
 /// loop, and says when the client can take more.
 ///
 /// Hummingbird's response writer hands every write from the handler's task to the channel through
 /// an `NIOAsyncWriter`: for a relayed chunk that is a task switch to read the upstream piece, then
-/// the writer's lock, state machine and the handlers above this one. The stream's relay
-/// (``StreamRelay``) runs on the event loop where the upstream's pieces arrive and writes here
-/// instead, from this handler's place in the pipeline: behind ``ResponseHeadFlushHandler``, so a
-/// head held back still leaves with the first line. It keeps to NIO's writability itself: once the
+/// the writer's lock, state machine and the handlers above this one, each converting or checking
+/// the part. The stream's relay (``StreamRelay``) runs on the event loop where the upstream's
+/// pieces arrive and writes here instead, from this handler's place in the pipeline: right behind
+/// ``HTTPMessagePolicyHandler`` (which still sees every part), next to NIO's HTTP encoder. A head
+/// that ``ResponseHeadFlushHandler`` holds back still leaves with the first line: a flush sends
+/// whatever the channel holds. The relay keeps to NIO's writability itself: once the
 /// channel holds more than its high-water mark, the relay waits for ``whenWritable(_:)`` before it
 /// writes again or lets the upstream read go on, so a client that reads slowly slows its upstream
 /// read down instead of filling memory.
@@ -20,7 +21,7 @@ import NIOHTTPTypes
 /// order of the bytes is the order they were written in.
 final class StreamWriteHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = NIOAny
-    typealias OutboundOut = HTTPResponsePart
+    typealias OutboundOut = HTTPServerResponsePart
 
     private var context: ChannelHandlerContext?
     /// Run once the channel can take more, or has closed.
@@ -35,7 +36,7 @@ final class StreamWriteHandler: ChannelInboundHandler, RemovableChannelHandler {
     /// take more at once (below its high-water mark, and open).
     func write(_ body: ByteBuffer) -> Bool {
         guard let context else { return false }
-        context.writeAndFlush(self.wrapOutboundOut(.body(body)), promise: nil)
+        context.writeAndFlush(self.wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
         return context.channel.isWritable && context.channel.isActive
     }
 

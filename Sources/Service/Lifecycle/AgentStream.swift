@@ -214,9 +214,6 @@ final class AgentStream: @unchecked Sendable {
     private func pumpUpstream(to writer: inout any ResponseBodyWriter) async {
         while true {
             self.attempts += 1
-            if self.attempts > 1 {
-                self.startRetry()
-            }
             let failure: StreamFailure
             let traceHeaders = self.spans?.attemptStarted(number: self.attempts) ?? []
             do {
@@ -246,6 +243,8 @@ final class AgentStream: @unchecked Sendable {
                 self.outcome = .failed(failure)
                 return
             }
+            // From here the retry waits for its first event, the backoff included.
+            self.startRetry()
             if let disconnected = await self.writeStart(to: &writer) {
                 self.outcome = .failed(disconnected)
                 return
