@@ -122,7 +122,7 @@ public enum AWSDateFormat {
     }
 
     /// The proleptic Gregorian date of a day count since 1970-01-01; the inverse of `days(fromYear:…)`.
-    private static func civil(fromDays days: Int) -> (year: Int, month: Int, day: Int) {
+    public static func civil(fromDays days: Int) -> (year: Int, month: Int, day: Int) {
         let z = days + 719_468
         let era = (z >= 0 ? z : z - 146_096) / 146_097
         let dayOfEra = z - era * 146_097

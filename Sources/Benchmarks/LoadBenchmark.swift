@@ -26,7 +26,10 @@ struct LoadBenchmark: AsyncParsableCommand {
     @Option(help: "Streams in the memory-flatness run.")
     var flatnessStreams = 100_000
 
-    @Option(help: "Run only the scenarios whose name contains this text (\"memory flatness\" and \"added first chunk, c1\" name the two runs outside the matrix).")
+    @Option(
+        help:
+            "Run only the scenarios whose name contains this text (\"memory flatness\" and \"added first chunk, c1\" name the two runs outside the matrix)."
+    )
     var only: String?
 
     @Option(help: "Streams held open in the holding test (default: 10000, or what the open-files limit allows).")

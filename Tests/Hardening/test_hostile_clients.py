@@ -10,10 +10,11 @@ import signal
 import socket
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
-from binaries import Service, ndjson, parse_response, read_until_closed
+from binaries import Service, ndjson, parse_response, read_until_closed, stats
 
 HELLO = {"input_text": "Hello", "agent_id": "HELLO"}
 
@@ -223,6 +224,73 @@ def stalled_stream(service, chunks=3000, chunk_bytes=200):
     sock.sendall(b"POST /api/agent/stream HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
                  b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
     return sock
+
+
+def dechunked(raw):
+    """A chunked body's bytes, read with offsets (tens of megabytes in hundreds of chunks)."""
+    pieces, at = [], 0
+    while True:
+        end = raw.index(b"\r\n", at)
+        size = int(raw[at:end].split(b";")[0], 16)
+        if size == 0:
+            return b"".join(pieces)
+        pieces.append(raw[end + 2:end + 2 + size])
+        at = end + 2 + size + 2
+
+
+def test_a_client_that_pauses_reading_pauses_the_upstream_read(mock):
+    """Flow control from the client to Bedrock: while a client reads nothing, the service stops
+    reading the answer (the mock cannot finish writing it, and the service holds little of it);
+    when the client reads on, every byte arrives."""
+    service = Service(mock, {"IDLE_TIMEOUT_SECONDS": "60", "STREAM_TIMEOUT_SECONDS": "120"})
+    # 87 MB of frames: more than the kernel's socket buffers between the mock and the client hold
+    # (the service's receive buffer alone may grow to tcp_rmem's 32 MB).
+    chunks, chunk_bytes = 1000, 65536
+    try:
+        before_rss = service.rss_kb()
+        completed = stats(mock)["streamsCompleted"]
+        body = json.dumps({"id": "flow", "agent_id": "LOADTEST",
+                           "session_attributes": {"chunks": str(chunks), "chunkBytes": str(chunk_bytes)},
+                           "messages": [{"id": "m1", "role": "user", "parts": [{"type": "text", "text": "go"}]}]}).encode()
+        sock = service.connect(timeout=60)
+        sock.sendall(b"POST /api/chat HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+                     b"Connection: close\r\nContent-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
+        time.sleep(3)
+        held_mb = (service.rss_kb() - before_rss) / 1024
+        # MockBedrock may have written it all (what its sockets do not hold waits in its memory),
+        # but the service has not read it: it waits in the service's receive queue.
+        unread = min(upstream_receive_queue(mock) for _ in range(3) if time.sleep(0.1) is None)
+        assert unread > 64 * 1024, f"{unread} bytes unread upstream: the service read on while its client read nothing"
+        assert held_mb < 16, f"the service holds {held_mb:.1f} MB of an answer its client does not read"
+        received = bytearray()
+        while data := sock.recv(1 << 20):
+            received += data
+        sock.close()
+    finally:
+        service.stop()
+    head, _, raw = bytes(received).partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200")
+    text = bytearray()
+    for line in dechunked(raw).split(b"\n"):
+        if line.startswith(b"data: {"):
+            part = json.loads(line[6:])
+            if part["type"] == "text-delta":
+                text += part["delta"].encode()
+    expected = b"".join(bytes([ord("a") + i % 26]) * chunk_bytes for i in range(chunks))
+    assert text == expected, f"{len(text)} bytes of text, {len(expected)} sent"
+    assert stats(mock)["streamsCompleted"] == completed + 1
+
+
+def upstream_receive_queue(mock):
+    """The bytes received and not yet read on connections to MockBedrock (/proc/net/tcp)."""
+    port = int(mock.rsplit(":", 1)[1].strip("/"))
+    queued = 0
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        remote_port = int(fields[2].split(":")[1], 16)
+        if remote_port == port:
+            queued += int(fields[4].split(":")[1], 16)
+    return queued
 
 
 def test_clients_that_stop_reading_lose_their_slot(mock):

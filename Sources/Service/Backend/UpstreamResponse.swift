@@ -121,7 +121,10 @@ final class UpstreamResponse: HTTPClientResponseDelegate, Sendable {
     func cancel() {
         let (call, demand, waiter, readerLoop) = self.state.withLock { state in
             guard state.end == nil else {
-                return (nil as HTTPClient.Task<Void>?, nil as EventLoopPromise<Void>?, nil as CheckedContinuation<Result<HTTPResponseHead, any Error>, Never>?, nil as (any EventLoop)?)
+                return (
+                    nil as HTTPClient.Task<Void>?, nil as EventLoopPromise<Void>?,
+                    nil as CheckedContinuation<Result<HTTPResponseHead, any Error>, Never>?, nil as (any EventLoop)?
+                )
             }
             state.end = .some(CancellationError())
             if state.head == nil {
@@ -156,7 +159,8 @@ final class UpstreamResponse: HTTPClientResponseDelegate, Sendable {
 
     /// The body ended (`nil`: well): the head's wait and the reader, if any, are told.
     private func ended(_ error: (any Error)?) {
-        let (waiter, readerLoop) = self.state.withLock { state -> (CheckedContinuation<Result<HTTPResponseHead, any Error>, Never>?, (any EventLoop)?) in
+        let (waiter, readerLoop) = self.state.withLock {
+            state -> (CheckedContinuation<Result<HTTPResponseHead, any Error>, Never>?, (any EventLoop)?) in
             guard state.end == nil else { return (nil, nil) }
             state.end = .some(error)
             state.call = nil

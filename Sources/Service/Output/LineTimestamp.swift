@@ -1,33 +1,54 @@
 import AWSAccess
-import Foundation
 import NIOCore
-import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// `2024-01-01T12:00:00.123Z` for every stream line, formatted from the wall clock.
 ///
-/// The date-and-time part is formatted once a second for the whole process, not per stream: a
-/// stream that receives a token a second would otherwise format it again for every line.
+/// One `clock_gettime` and integer arithmetic a line: no Foundation, no lock, no cache shared
+/// between the event loops.
 enum LineTimestamp {
-    /// The second last formatted, and its text up to the milliseconds (`…T12:00:00.`).
-    private static let current = Mutex<(second: Int, prefix: [UInt8])>((-1, []))
-
     /// Appends the current time's text, without quotes.
     static func write(to buffer: inout ByteBuffer) {
-        // Foundation's wall clock (`clock_gettime` below it), to the millisecond.
-        let now = Date().timeIntervalSince1970
-        let second = Int(now.rounded(.down))
-        let milliseconds = min(999, Int((now - Double(second)) * 1000))
-        let prefix = Self.current.withLock { current in
-            if current.second != second {
-                let text = AWSDateFormat.iso8601(Date(timeIntervalSince1970: Double(second)), withMilliseconds: true)
-                current = (second, Array(text.utf8.dropLast(4)))
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        self.write(epochMilliseconds: Int(now.tv_sec) * 1000 + Int(now.tv_nsec) / 1_000_000, to: &buffer)
+    }
+
+    /// Appends the text of the instant `epochMilliseconds` after 1970-01-01T00:00:00Z (years 0 to
+    /// 9999).
+    static func write(epochMilliseconds: Int, to buffer: inout ByteBuffer) {
+        let days = epochMilliseconds >= 0 ? epochMilliseconds / 86_400_000 : (epochMilliseconds - 86_399_999) / 86_400_000
+        let inDay = epochMilliseconds - days * 86_400_000
+        let (year, month, day) = AWSDateFormat.civil(fromDays: days)
+        let seconds = inDay / 1000
+        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: 24) { text in
+            func put(_ value: Int, _ width: Int, at offset: Int) {
+                var value = value
+                for index in stride(from: offset + width - 1, through: offset, by: -1) {
+                    text[index] = UInt8(ascii: "0") + UInt8(value % 10)
+                    value /= 10
+                }
             }
-            return current.prefix
+            put(year, 4, at: 0)
+            text[4] = UInt8(ascii: "-")
+            put(month, 2, at: 5)
+            text[7] = UInt8(ascii: "-")
+            put(day, 2, at: 8)
+            text[10] = UInt8(ascii: "T")
+            put(seconds / 3600, 2, at: 11)
+            text[13] = UInt8(ascii: ":")
+            put(seconds / 60 % 60, 2, at: 14)
+            text[16] = UInt8(ascii: ":")
+            put(seconds % 60, 2, at: 17)
+            text[19] = UInt8(ascii: ".")
+            put(inDay % 1000, 3, at: 20)
+            text[23] = UInt8(ascii: "Z")
+            return 24
         }
-        buffer.writeBytes(prefix)
-        buffer.writeInteger(UInt8(ascii: "0") + UInt8(milliseconds / 100))
-        buffer.writeInteger(UInt8(ascii: "0") + UInt8(milliseconds / 10 % 10))
-        buffer.writeInteger(UInt8(ascii: "0") + UInt8(milliseconds % 10))
-        buffer.writeInteger(UInt8(ascii: "Z"))
     }
 }
