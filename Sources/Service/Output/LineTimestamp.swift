@@ -1,22 +1,15 @@
 import AWSAccess
+import Foundation
 import NIOCore
-
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 /// `2024-01-01T12:00:00.123Z` for every stream line, formatted from the wall clock.
 ///
-/// One `clock_gettime` and integer arithmetic a line: no Foundation, no lock, no cache shared
-/// between the event loops.
+/// One read of the wall clock (Foundation's `Date`, a `clock_gettime`) and integer arithmetic a
+/// line: no formatter, no lock, no cache shared between the event loops.
 enum LineTimestamp {
     /// Appends the current time's text, without quotes.
     static func write(to buffer: inout ByteBuffer) {
-        var now = timespec()
-        clock_gettime(CLOCK_REALTIME, &now)
-        self.write(epochMilliseconds: Int(now.tv_sec) * 1000 + Int(now.tv_nsec) / 1_000_000, to: &buffer)
+        self.write(epochMilliseconds: Int((Date().timeIntervalSince1970 * 1000).rounded(.down)), to: &buffer)
     }
 
     /// Appends the text of the instant `epochMilliseconds` after 1970-01-01T00:00:00Z (years 0 to
