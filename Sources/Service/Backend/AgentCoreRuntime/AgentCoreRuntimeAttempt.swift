@@ -32,8 +32,8 @@ final class AgentCoreRuntimeAttempt: UpstreamAttempt {
         }
     }
 
-    /// Out of `nextEvents`' async frame (ARCHITECTURE.md, "Async frames on the hot path").
-    @inline(never)
+    /// The events that `piece` completes (`nil`: the body ended), on the stream's event loop
+    /// (``UpstreamAttempt``).
     func decode(_ piece: ByteBuffer?, into events: inout [AgentEvent]) -> AttemptRead {
         do {
             switch self.reading {

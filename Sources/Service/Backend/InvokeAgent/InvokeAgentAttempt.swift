@@ -19,9 +19,8 @@ final class InvokeAgentAttempt: UpstreamAttempt {
         _ = try await self.call.successHead(classifiedBy: StreamFailure.httpError)
     }
 
-    /// Appends the events of the frames that `piece` completes (`nil`: the body ended). Out of
-    /// `nextEvents`' async frame (ARCHITECTURE.md, "Async frames on the hot path").
-    @inline(never)
+    /// Appends the events of the frames that `piece` completes (`nil`: the body ended), on the
+    /// stream's event loop (``UpstreamAttempt``).
     func decode(_ piece: ByteBuffer?, into events: inout [AgentEvent]) -> AttemptRead {
         do {
             if let piece {
