@@ -19,7 +19,7 @@ import Tracing
 /// the client's disconnect, the end of the shutdown grace) cancels the Bedrock call in flight
 /// (``UpstreamResponse``) or ends a retry's backoff, and this task then writes the terminal line.
 /// No child task is needed, and none is made (ARCHITECTURE.md, "Async frames on the hot path").
-final class AgentStream: @unchecked Sendable {
+final class AgentStream: StreamLines, @unchecked Sendable {
     /// How the upstream work ended, when it ended by itself.
     enum Outcome {
         case completed

@@ -1,5 +1,15 @@
 import NIOCore
 
+/// What the relay asks of its stream (``AgentStream``): the lines of its events and its format's
+/// heartbeat.
+protocol StreamLines: AnyObject {
+    /// Appends the lines of `events` from `next` on, until about ``AgentStream/linesPerWrite``
+    /// bytes, moving `next` past the events it wrote.
+    func lines(from events: [AgentEvent], next: inout Int, into lines: inout ByteBuffer)
+    /// The format's heartbeat, if it has one.
+    func heartbeat(into buffer: inout ByteBuffer)
+}
+
 /// The forwarding part of a stream, on its connection's event loop: the events of each upstream
 /// piece become the stream's lines (``AgentStream/lines(from:next:into:)``), written straight into
 /// the client's connection (``StreamWriteHandler``) where the piece arrived, with no task switch
@@ -14,7 +24,7 @@ import NIOCore
 /// connection closed (``StreamController``).
 final class StreamRelay: AttemptSink, @unchecked Sendable {
     // Only touched on the stream's event loop (the connection's own checks it).
-    private let stream: AgentStream
+    private let stream: any StreamLines
     private let loopBoundConnection: NIOLoopBound<StreamWriteHandler>
     private let controller: StreamController
     private let eventLoop: any EventLoop
@@ -26,7 +36,7 @@ final class StreamRelay: AttemptSink, @unchecked Sendable {
     /// Completed once the connection has drained and the events taken are written.
     private var waiting: EventLoopPromise<Void>?
 
-    init(stream: AgentStream, connection: NIOLoopBound<StreamWriteHandler>, controller: StreamController, eventLoop: any EventLoop) {
+    init(stream: any StreamLines, connection: NIOLoopBound<StreamWriteHandler>, controller: StreamController, eventLoop: any EventLoop) {
         self.stream = stream
         self.loopBoundConnection = connection
         self.controller = controller
