@@ -88,9 +88,14 @@ struct StreamRelayTests {
         #expect(!completed)
         #expect(try fixture.written() == [])
 
+        // The answer's end can bring events while the earlier ones wait: they go after them.
+        var end = Self.events(1)
+        #expect(fixture.relay.take(&end) === wait)
+        #expect(end.isEmpty)
+
         fixture.setWritable(true)
         #expect(completed, "the read goes on once the rest is written")
-        #expect(try fixture.written() == ["line 1\n", "line 2\n"])
+        #expect(try fixture.written() == ["line 1\n", "line 2\n", "line 3\n"])
     }
 
     @Test("a closed connection ends the wait, and the events after it are dropped")

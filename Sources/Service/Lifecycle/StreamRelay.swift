@@ -48,6 +48,13 @@ final class StreamRelay: AttemptSink, @unchecked Sendable {
     }
 
     func take(_ events: inout [AgentEvent]) -> EventLoopFuture<Void>? {
+        if let waiting = self.waiting {
+            // Events that come while earlier ones wait on the client (the answer's end, decoded
+            // once its last piece was taken) go after them, on the same wait.
+            self.events.append(contentsOf: events)
+            events.removeAll(keepingCapacity: true)
+            return waiting.futureResult
+        }
         swap(&self.events, &events)
         self.next = 0
         return self.writeEvents()
