@@ -160,8 +160,9 @@ struct ServerSentEventsTests {
 
     @Test("an answer that keeps coming needs no heartbeat")
     func noHeartbeatWhileStreaming() async throws {
-        try await withService(environment: ["HEARTBEAT_SECONDS": "0.5"]) { service in
-            // SLOW: ten chunks 200 ms apart, never 0.5 s of silence.
+        try await withService(environment: ["HEARTBEAT_SECONDS": "1"]) { service in
+            // SLOW: ten chunks 200 ms apart over 2 s, never 1 s of silence (a heartbeat written
+            // regardless would show about twice). At 0.5 s, a loaded CI machine stalled a gap past it.
             let sse = try await service.streamEvents(#"{"input_text": "Hi", "agent_id": "SLOW"}"#)
             #expect(sse.serverSentEvents.comments.isEmpty)
             #expect(sse.serverSentEvents.events.filter { $0.event == "chunk" }.count == 10)
