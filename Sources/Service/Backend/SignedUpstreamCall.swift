@@ -222,9 +222,10 @@ private final class AttemptBodyReader<Attempt: UpstreamAttempt>: UpstreamBodyRea
         if case .more = read {
             return wait
         }
-        // Events before a failure are part of the answer: they are taken first.
+        // Events before a failure are part of the answer: they are taken first. The read stays
+        // paced by them until the stream, told, closes the call.
         self.finish(read)
-        return nil
+        return wait
     }
 
     func ended(_ error: (any Error)?) {

@@ -39,9 +39,9 @@ final class UpstreamResponse: HTTPClientResponseDelegate, Sendable {
         var early: (piece: ByteBuffer, demand: EventLoopPromise<Void>)?
         var reader: (any UpstreamBodyReader)?
         var readerLoop: (any EventLoop)?
-        /// How the body ended, once it has (`.some(nil)`: well); it is told to the reader once.
+        /// How the body ended, once it has (`.some(nil)`: well); it is told to the reader once,
+        /// which is then let go.
         var end: (any Error)??
-        var endTold = false
         var call: HTTPClient.Task<Void>?
     }
 
@@ -149,8 +149,7 @@ final class UpstreamResponse: HTTPClientResponseDelegate, Sendable {
     /// it holds the attempt, which holds this response.
     private func tellEnd(_ end: (any Error)?) {
         let reader = self.state.withLock { state -> (any UpstreamBodyReader)? in
-            guard !state.endTold, let reader = state.reader else { return nil }
-            state.endTold = true
+            guard let reader = state.reader else { return nil }
             state.reader = nil
             return reader
         }
