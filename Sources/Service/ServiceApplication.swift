@@ -68,7 +68,7 @@ struct ServiceApplication: Sendable {
     }
 
     /// The application: middleware in order (the server span and its ids on the log lines when
-    /// tracing is on, request id and logs, CORS, JSON errors) and routes.
+    /// tracing is on, then ``ServiceMiddleware``: request id and logs, CORS, JSON errors) and routes.
     func application(onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
         // HEAD on a GET endpoint answers as GET does, without the body (RFC 9110, section 9.3.2).
         let router = Router(context: ServiceRequestContext.self, options: .autoGenerateHeadEndpoints)
@@ -76,9 +76,9 @@ struct ServiceApplication: Sendable {
             router.add(middleware: APITracingMiddleware())
             router.add(middleware: TraceLogMiddleware(tracer: tracing.tracer))
         }
-        router.add(middleware: RequestLogMiddleware(metrics: self.metrics))
-        router.add(middleware: CORSPolicyMiddleware(allowedOrigins: self.configuration.allowedOrigins))
-        router.add(middleware: APIErrorMiddleware())
+        router.add(
+            middleware: ServiceMiddleware(log: RequestLog(metrics: self.metrics), cors: CORSPolicy(allowedOrigins: self.configuration.allowedOrigins))
+        )
         let call = { (service: String) in
             SignedUpstreamCall(
                 clients: self.clients,

@@ -5,7 +5,7 @@ import Logging
 import ServiceLifecycle
 
 /// Access control assembled from ``AuthConfiguration``: the API keys and the token verifier in
-/// use, the per-principal limits, and the middleware that routes invoking agents are put behind.
+/// use, the per-principal limits, and the admission that routes invoking agents ask first.
 struct AccessControl: Sendable {
     let configuration: AuthConfiguration
     let apiKeys: APIKeyStore?
@@ -34,11 +34,12 @@ struct AccessControl: Sendable {
         )
     }
 
-    /// A group of `router` whose routes need a principal when `AUTH_MODE` is not `none`.
-    func protectedRoutes(of router: Router<ServiceRequestContext>, metrics: ServiceMetrics) -> RouterGroup<ServiceRequestContext> {
-        router.group()
-            .add(middleware: PrincipalAuthenticator(methods: self.configuration.methods, apiKeys: self.apiKeys, jwt: self.jwt, metrics: metrics))
-            .add(middleware: PrincipalPolicyMiddleware(methods: self.configuration.methods, limits: self.limits, metrics: metrics))
+    /// What routes that need a principal (when `AUTH_MODE` is not `none`) ask first.
+    func admission(metrics: ServiceMetrics) -> PrincipalAdmission {
+        PrincipalAdmission(
+            authenticator: PrincipalAuthenticator(methods: self.configuration.methods, apiKeys: self.apiKeys, jwt: self.jwt, metrics: metrics),
+            limits: self.limits
+        )
     }
 
     /// The services that keep credentials current: SIGHUP (reloads of the API keys), the JWKS

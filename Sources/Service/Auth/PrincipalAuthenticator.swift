@@ -7,8 +7,9 @@ import Logging
 /// Finds the caller's principal (hummingbird-auth's `AuthenticatorMiddleware`): an `X-API-Key`
 /// from `API_KEYS_FILE`, or an `Authorization: Bearer` token from `JWT_ISSUER`, whichever
 /// `AUTH_MODE` accepts. Credentials that are present but prove nothing are refused here (401
-/// `invalid_credentials`); absent ones leave the context without identity, for
-/// ``PrincipalPolicyMiddleware`` to refuse.
+/// `invalid_credentials`); absent ones give no principal, for ``PrincipalMiddleware`` to refuse.
+/// ``PrincipalMiddleware`` calls ``authenticate(request:context:)`` itself rather than adding this
+/// as a middleware of its own.
 struct PrincipalAuthenticator: AuthenticatorMiddleware {
     typealias Context = ServiceRequestContext
     typealias Identity = Principal
@@ -56,47 +57,49 @@ struct PrincipalAuthenticator: AuthenticatorMiddleware {
     }
 }
 
-/// After ``PrincipalAuthenticator``: refuses a request without principal when `AUTH_MODE` needs
-/// one (401 `authentication_required`), takes one request from the principal's
-/// `PRINCIPAL_REQUESTS_PER_MINUTE` (429 `rate_limited` beyond it), and puts the principal's id
-/// on the log lines of the rest of the request (its stream's, its refusals').
-struct PrincipalPolicyMiddleware: RouterMiddleware {
+/// The access control of the routes that invoke agents, which ``StreamRoute`` asks before it
+/// reads a body: ``PrincipalAuthenticator`` finds the caller's principal, then the request is
+/// refused without one when `AUTH_MODE` needs one (401 `authentication_required`), takes one
+/// request from the principal's `PRINCIPAL_REQUESTS_PER_MINUTE` (429 `rate_limited` beyond it),
+/// and has the principal's id on the log lines of the rest of the request (its stream's, its
+/// refusals').
+///
+/// Asked by the route rather than put in front of it as a middleware: a middleware is two async
+/// frames (its own and Hummingbird's responder) that stay on the connection's task while the
+/// route runs, and the task keeps the allocator slabs of its deepest frames for as long as the
+/// connection lives (ARCHITECTURE.md, "Async frames on the hot path"); this one's frames are
+/// gone before the route reads the body.
+struct PrincipalAdmission: Sendable {
     typealias Context = ServiceRequestContext
 
-    let methods: Set<AuthConfiguration.Method>
+    let authenticator: PrincipalAuthenticator
     let limits: PrincipalLimits
-    let metrics: ServiceMetrics
 
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        let context = try self.admitted(context)
-        do {
-            return try await next(request, context)
-        } catch {
-            // Rendered here rather than by the outer ``APIErrorMiddleware``, so that the refusal's
-            // log line (a 400, a 403 for an agent, a 429 for streams) names the principal.
-            return APIErrorMiddleware.response(to: error, context: context)
-        }
+    /// `context` with the request's principal, once authenticated and admitted.
+    func admitted(_ request: Request, context: Context) async throws -> Context {
+        try self.admitted(try await self.authenticator.authenticate(request: request, context: context), context: context)
     }
 
     @inline(never)
-    private func admitted(_ context: Context) throws -> Context {
-        guard let principal = context.identity else {
-            guard self.methods.isEmpty else {
-                self.metrics.countAuthFailure(reason: AuthFailure.Reason.missing.rawValue)
-                throw APIError.authenticationRequired(methods: self.methods)
+    private func admitted(_ principal: Principal?, context: Context) throws -> Context {
+        guard let principal else {
+            guard self.authenticator.methods.isEmpty else {
+                self.authenticator.metrics.countAuthFailure(reason: AuthFailure.Reason.missing.rawValue)
+                throw APIError.authenticationRequired(methods: self.authenticator.methods)
             }
             return context
         }
         do {
             try self.limits.admitRequest(principal)
         } catch {
-            self.metrics.countRateLimited(limit: "requests")
+            self.authenticator.metrics.countRateLimited(limit: "requests")
             throw APIError.rateLimited(
                 "More than \(self.limits.requestsPerMinute) requests a minute from this principal; retry later.",
                 retryAfterSeconds: error.retryAfterSeconds
             )
         }
         var context = context
+        context.identity = principal
         context.logger[metadataKey: "principal_id"] = .string(principal.id)
         context.logger[metadataKey: "auth_method"] = .string(principal.kind.rawValue)
         return context

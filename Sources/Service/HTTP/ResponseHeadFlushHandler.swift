@@ -5,7 +5,7 @@ import NIOHTTPTypes
 /// Sends a response's head together with the first part of its body.
 ///
 /// Hummingbird flushes the head of a body it streams on its own, before it runs the body (here every
-/// body is streamed: ``RequestLogMiddleware`` wraps each), so every response would take one write
+/// body is streamed: ``RequestLog`` wraps each), so every response would take one write
 /// more than it needs, and its client would wake for a head with nothing after it. Here the
 /// flush of a final head is held back until the next part (body or end) is flushed, and both leave
 /// in one system call. Every body this service writes starts at once: a buffer, or a stream's

@@ -10,7 +10,7 @@ import NIOCore
 /// ``PrincipalAuthenticator`` has found one (hummingbird-auth's `AuthRequestContext`).
 struct ServiceRequestContext: AuthRequestContext {
     var coreContext: CoreRequestContextStorage
-    /// Set by ``RequestLogMiddleware`` before any handler runs.
+    /// Set by ``RequestLog`` (in ``ServiceMiddleware``) before any handler runs.
     var requestId = ""
     let channel: any Channel
     /// Who is asking; `nil` until authenticated, and always with `AUTH_MODE=none`.

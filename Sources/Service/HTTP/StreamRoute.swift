@@ -34,12 +34,12 @@ struct StreamRoute: Sendable {
     var tracing: StreamTracing?
 
     func register(on router: Router<ServiceRequestContext>) {
-        let protected = self.access.protectedRoutes(of: router, metrics: self.metrics)
-        protected.post("/api/agent/stream") { request, context in
-            try await self.stream(request, route: .agentStream, context: context)
+        let admission = self.access.admission(metrics: self.metrics)
+        router.post("/api/agent/stream") { request, context in
+            try await self.stream(request, route: .agentStream, context: admission.admitted(request, context: context))
         }
-        protected.post("/api/chat") { request, context in
-            try await self.stream(request, route: .chat, context: context)
+        router.post("/api/chat") { request, context in
+            try await self.stream(request, route: .chat, context: admission.admitted(request, context: context))
         }
         // The AI SDK's resume request: the service keeps no stream to resume.
         router.get("/api/chat/:id/stream") { _, _ in Response(status: .noContent) }
@@ -47,28 +47,55 @@ struct StreamRoute: Sendable {
         router.refuseOtherMethods(on: "/api/chat", serving: [.post])
     }
 
-    /// Reads the body, then starts the stream. The checks and the set-up are in
-    /// ``start(_:route:accept:context:connection:)``, out of this async frame (ARCHITECTURE.md, "Async frames on the hot path").
+    /// Reads the body of a request ``PrincipalAdmission`` admitted, then starts the stream. The checks and the set-up are in
+    /// ``admittedLength(_:)`` and ``start(_:route:accept:context:connection:)``, out of this async
+    /// frame (ARCHITECTURE.md, "Async frames on the hot path").
     private func stream(_ request: Request, route: Route, context: ServiceRequestContext) async throws -> Response {
+        do {
+            let body = try await Self.collect(request.body, upTo: self.admittedLength(request))
+            let connection = try await Self.connection(context.channel)
+            return try self.start(body, route: route, accept: request.headers[values: .accept], context: context, connection: connection)
+        } catch {
+            // Rendered here rather than by ``ServiceMiddleware``, so that the refusal's log line
+            // (a 400, a 403 for an agent, a 429 for streams) names the principal.
+            return ThrownErrorResponse.response(to: error, context: context)
+        }
+    }
+
+    /// The most of `request`'s body that is read: refuses a type other than JSON, and a declared
+    /// length over the limit from the head, before any of the body is read.
+    @inline(never)
+    private func admittedLength(_ request: Request) throws -> Int {
         guard let contentType = request.headers[.contentType], Self.isJSON(contentType) else {
             throw APIError.unsupportedMediaType
         }
         let limit = self.configuration.maxRequestBytes
-        // A declared length over the limit is refused from the head, before any of the body is read.
         if let declared = request.headers[.contentLength], let length = Int(declared), length > limit {
             throw APIError.tooLarge(limit: limit).closingConnection()
         }
-        let body: ByteBuffer
+        return limit
+    }
+
+    /// The whole body, or the API's error for a body over `limit` or one that cannot be read.
+    private static func collect(_ body: RequestBody, upTo limit: Int) async throws -> ByteBuffer {
         do {
-            body = try await request.body.collect(upTo: limit)
-        } catch let error as HTTPError where error.status == .contentTooLarge {
-            throw APIError.tooLarge(limit: limit).closingConnection()
-        } catch let error as HTTPParserError {
-            // Bad chunk sizes, an unknown transfer coding: the rest of the connection cannot be read.
-            throw APIError.malformedBody("\(error)").closingConnection()
+            return try await body.collect(upTo: limit)
+        } catch {
+            throw Self.bodyError(error, limit: limit)
         }
-        let connection = try await Self.connection(context.channel)
-        return try self.start(body, route: route, accept: request.headers[values: .accept], context: context, connection: connection)
+    }
+
+    @inline(never)
+    private static func bodyError(_ error: any Error, limit: Int) -> any Error {
+        switch error {
+        case let error as HTTPError where error.status == .contentTooLarge:
+            APIError.tooLarge(limit: limit).closingConnection()
+        case let error as HTTPParserError:
+            // Bad chunk sizes, an unknown transfer coding: the rest of the connection cannot be read.
+            APIError.malformedBody("\(error)").closingConnection()
+        default:
+            error
+        }
     }
 
     /// The handlers of the connection that a stream uses: its ``ClientDisconnectHandler`` and its

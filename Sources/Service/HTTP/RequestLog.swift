@@ -6,21 +6,13 @@ import Logging
 
 /// Gives each request its id (a sane incoming `X-Request-ID`, else a new UUID), logs
 /// "Request started" and, once the response body is written, "Request completed" with the status
-/// and duration, and counts the request by status.
-struct RequestLogMiddleware: RouterMiddleware {
+/// and duration, and counts the request by status. The first of ``ServiceMiddleware``'s policies;
+/// both halves are synchronous, out of its async frame (ARCHITECTURE.md, "Async frames on the hot
+/// path").
+struct RequestLog: Sendable {
     typealias Context = ServiceRequestContext
 
     let metrics: ServiceMetrics
-
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        let started = ContinuousClock.now
-        let context = Self.identified(request, context: context)
-        let response = try await next(request, context)
-        return self.logged(response, context: context, started: started)
-    }
-
-    // The work before and after `next` is done out of `handle`'s async frame
-    // (ARCHITECTURE.md, "Async frames on the hot path").
 
     /// `context` with the request's id, which its logger carries; logs "Request started".
     @inline(never)

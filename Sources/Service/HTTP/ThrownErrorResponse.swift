@@ -2,23 +2,13 @@ import HTTPTypes
 import Hummingbird
 import Logging
 
-/// Turns whatever a handler or the router throws into the API's JSON error body, inside the CORS
-/// middleware so that browsers can read errors too.
-struct APIErrorMiddleware: RouterMiddleware {
-    typealias Context = ServiceRequestContext
-
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        do {
-            return try await next(request, context)
-        } catch {
-            return Self.response(to: error, context: context)
-        }
-    }
-
-    /// The error's response, built out of ``handle(_:context:next:)``'s async frame
-    /// (ARCHITECTURE.md, "Async frames on the hot path").
+/// Whatever a handler or the router throws, as the API's JSON error body. ``ServiceMiddleware``
+/// renders it inside the CORS policy, so that browsers can read errors too.
+enum ThrownErrorResponse {
+    /// The error's response, logged on the request's logger: refusals (``APIError``) at info,
+    /// or error from 500 on; anything else as a 500 `internal_error`.
     @inline(never)
-    static func response(to error: any Error, context: Context) -> Response {
+    static func response(to error: any Error, context: ServiceRequestContext) -> Response {
         switch error {
         case let error as APIError:
             if error.status.code >= 500 {
