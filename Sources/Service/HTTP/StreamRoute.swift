@@ -167,13 +167,9 @@ struct StreamRoute: Sendable {
         case .failure(.draining): throw APIError.shuttingDown
         }
 
-        var streamLogger = context.logger
-        streamLogger[metadataKey: "session_id"] = .string(input.target.sessionId)
-        streamLogger[metadataKey: "agent_id"] = .string(input.target.agentId)
-        streamLogger[metadataKey: "format"] = .string(output.formatName)
-        let logger = streamLogger
+        let log = StreamLog(base: context.logger, sessionId: input.target.sessionId, agentId: input.target.agentId, format: output.formatName)
         if self.configuration.debug.logsConversation {
-            logger.info("Agent prompt", metadata: ["input_text": .string(input.inputText ?? "")])
+            log.logger.info("Agent prompt", metadata: ["input_text": .string(input.inputText ?? "")])
         }
         let stream = AgentStream(
             request: input,
@@ -188,7 +184,7 @@ struct StreamRoute: Sendable {
             eventLoop: context.channel.eventLoop,
             connection: connection.writer,
             metrics: self.metrics,
-            logger: logger,
+            log: log,
             // The server span's context is the task's here, in the route; the body runs after it.
             tracing: self.tracing.map { ($0, parent: ServiceContext.current ?? .topLevel) },
             serverAddress: self.tracing == nil
@@ -211,7 +207,7 @@ struct StreamRoute: Sendable {
                 // The slot is released when this body is, whether it ran or not.
                 withExtendedLifetime((slot, principalSlot)) {}
                 upstream.record(summary.outcome)
-                Self.record(summary, stream: stream, metrics: metrics, logger: logger, debug: debug)
+                Self.record(summary, stream: stream, metrics: metrics, logger: log.logger, debug: debug)
                 if case .failure(let failure) = summary.outcome, failure.kind == .clientDisconnected {
                     return
                 }

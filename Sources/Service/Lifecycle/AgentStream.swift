@@ -60,7 +60,7 @@ final class AgentStream: StreamLines, @unchecked Sendable {
     /// Where the answer's lines are written, on that event loop.
     private let connection: NIOLoopBound<StreamWriteHandler>
     private let metrics: ServiceMetrics
-    private let logger: Logger
+    private let log: StreamLog
     private let started = ContinuousClock.now
     /// Where the stream's spans go, and the server span's context they go under; `nil`: no tracing.
     private let tracing: (StreamTracing, parent: ServiceContext)?
@@ -100,7 +100,7 @@ final class AgentStream: StreamLines, @unchecked Sendable {
         eventLoop: any EventLoop,
         connection: NIOLoopBound<StreamWriteHandler>,
         metrics: ServiceMetrics,
-        logger: Logger,
+        log: StreamLog,
         tracing: (StreamTracing, parent: ServiceContext)? = nil,
         serverAddress: String? = nil,
         chargeTokens: (@Sendable (Int) -> Void)? = nil
@@ -118,7 +118,7 @@ final class AgentStream: StreamLines, @unchecked Sendable {
         self.eventLoop = eventLoop
         self.connection = connection
         self.metrics = metrics
-        self.logger = logger
+        self.log = log
         self.tracing = tracing
         self.serverAddress = serverAddress
         self.chargeTokens = chargeTokens
@@ -274,7 +274,7 @@ final class AgentStream: StreamLines, @unchecked Sendable {
         else { return nil }
         let cap = min(3_000, 200 << min(self.attempts - 1, 4))
         let delay = Int.random(in: 0...cap)
-        self.logger.warning(
+        self.log.logger.warning(
             "Retrying InvokeAgent",
             metadata: [
                 "attempt": "\(self.attempts)", "error_code": "\(failure.errorCode)", "delay_ms": "\(delay)",
@@ -374,7 +374,7 @@ final class AgentStream: StreamLines, @unchecked Sendable {
             guard self.debug.forwardsTraces && self.request.enableTrace else { return }
             // It goes into a line as it is: it must be JSON.
             guard (try? JSONSerialization.jsonObject(with: Data(buffer: payload, byteTransferStrategy: .noCopy))) != nil else {
-                self.logger.warning("Skipping a trace that is not JSON", metadata: ["bytes": .stringConvertible(payload.readableBytes)])
+                self.log.logger.warning("Skipping a trace that is not JSON", metadata: ["bytes": .stringConvertible(payload.readableBytes)])
                 return
             }
             self.output.trace(payload, into: &buffer)
@@ -390,7 +390,7 @@ final class AgentStream: StreamLines, @unchecked Sendable {
         case .files(let files):
             self.output.files(files, into: &buffer)
         case .unknown(let type):
-            self.logger.debug("Skipping an unknown event", metadata: ["event_type": "\(type)"])
+            self.log.logger.debug("Skipping an unknown event", metadata: ["event_type": "\(type)"])
             return
         }
         self.forwardedEvents += 1
