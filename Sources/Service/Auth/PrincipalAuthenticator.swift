@@ -7,9 +7,9 @@ import Logging
 /// Finds the caller's principal (hummingbird-auth's `AuthenticatorMiddleware`): an `X-API-Key`
 /// from `API_KEYS_FILE`, or an `Authorization: Bearer` token from `JWT_ISSUER`, whichever
 /// `AUTH_MODE` accepts. Credentials that are present but prove nothing are refused here (401
-/// `invalid_credentials`); absent ones give no principal, for ``PrincipalMiddleware`` to refuse.
-/// ``PrincipalMiddleware`` calls ``authenticate(request:context:)`` itself rather than adding this
-/// as a middleware of its own.
+/// `invalid_credentials`); absent ones give no principal, for ``PrincipalAdmission`` to refuse.
+/// ``PrincipalAdmission`` calls ``authenticate(request:context:)`` itself: this is not added as a
+/// middleware of its own.
 struct PrincipalAuthenticator: AuthenticatorMiddleware {
     typealias Context = ServiceRequestContext
     typealias Identity = Principal
