@@ -115,6 +115,12 @@ final class ConnectionGuardHandler: ChannelDuplexHandler, RemovableChannelHandle
         self.responding = false
     }
 
+    /// Writes and flushes `bytes` as they are, below the HTTP codec (``StreamWriteHandler``'s
+    /// chunks, framed already).
+    func writeAndFlush(bytes: ByteBuffer) {
+        self.context?.writeAndFlush(NIOAny(IOData.byteBuffer(bytes)), promise: nil)
+    }
+
     /// Shutdown: a request still arriving is answered 503 and its connection closed.
     func closeIfReadingRequest() {
         guard self.readingRequest, let context = self.context else { return }

@@ -55,7 +55,7 @@ struct GuardedHTTP1Channel: ServerChildChannel {
             let decoder = try channel.pipeline.syncOperations.context(handlerType: ByteToMessageHandler<HTTPRequestDecoder>.self)
             let policy = HTTPMessagePolicyHandler(guardHandler: guardHandler)
             try channel.pipeline.syncOperations.addHandler(policy, position: .after(decoder.handler))
-            try channel.pipeline.syncOperations.addHandler(StreamWriteHandler(), position: .after(policy))
+            try channel.pipeline.syncOperations.addHandler(StreamWriteHandler(policy: policy, rawBytes: guardHandler), position: .after(policy))
             return Value.http(value)
         }.nonisolated()
     }

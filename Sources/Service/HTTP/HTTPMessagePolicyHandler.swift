@@ -25,6 +25,9 @@ final class HTTPMessagePolicyHandler: ChannelDuplexHandler, RemovableChannelHand
     private var closeAfterResponse = false
     /// The connection's last response is written: nothing more goes out.
     private var finished = false
+    /// The response being written has a chunked body, which NIO's encoder frames: a 1.1 response
+    /// with a body and no length. ``StreamWriteHandler`` frames its lines itself then.
+    private(set) var chunkedBody = false
 
     init(guardHandler: ConnectionGuardHandler) {
         self.guardHandler = guardHandler
@@ -60,10 +63,12 @@ final class HTTPMessagePolicyHandler: ChannelDuplexHandler, RemovableChannelHand
                 head.headers.replaceOrAdd(name: "connection", value: "close")
                 self.closeAfterResponse = true
             }
+            self.chunkedBody = Self.isChunked(head)
             context.write(self.wrapOutboundOut(.head(head)), promise: promise)
         case .head, .body:
             context.write(data, promise: promise)
         case .end:
+            self.chunkedBody = false
             self.guardHandler.responseEnded()
             guard self.closeAfterResponse else {
                 context.write(data, promise: promise)
@@ -77,5 +82,17 @@ final class HTTPMessagePolicyHandler: ChannelDuplexHandler, RemovableChannelHand
                 context.close(promise: nil)
             }
         }
+    }
+
+    /// Whether NIO's response encoder (which sets the framing headers itself) writes the body of
+    /// `head` in chunks: a status with a body, HTTP/1.1 or later, and no `Content-Length`. Any
+    /// other `Transfer-Encoding` than `chunked` is taken as not chunked, to be safe.
+    static func isChunked(_ head: HTTPResponseHead) -> Bool {
+        let status = head.status.code
+        guard status >= 200, status != 204, status != 304 else { return false }
+        guard head.version.major == 1, head.version.minor >= 1 else { return false }
+        guard !head.headers.contains(name: "content-length") else { return false }
+        let codings = head.headers[canonicalForm: "transfer-encoding"]
+        return codings.isEmpty || (codings.count == 1 && codings[0].lowercased() == "chunked")
     }
 }

@@ -64,10 +64,10 @@ final class StreamRelay: AttemptSink, @unchecked Sendable {
     /// stream alive themselves).
     func heartbeatDue() {
         guard self.waiting == nil, self.controller.takeHeartbeat() else { return }
-        var line = ByteBuffer()
+        var line = StreamWriteHandler.buffer(capacity: 16)
         self.stream.heartbeat(into: &line)
         if line.readableBytes > 0 {
-            _ = self.connection.write(line)
+            _ = self.connection.write(&line)
         }
     }
 
@@ -78,12 +78,12 @@ final class StreamRelay: AttemptSink, @unchecked Sendable {
                 // The client has gone (the controller has been told): nothing is written any more.
                 break
             }
-            var lines = ByteBufferAllocator().buffer(capacity: self.capacity)
+            var lines = StreamWriteHandler.buffer(capacity: self.capacity)
             self.stream.lines(from: self.events, next: &self.next, into: &lines)
             guard lines.readableBytes > 0 else { continue }
             self.capacity = min(AgentStream.linesPerWrite + 4096, lines.readableBytes + lines.readableBytes / 8 + 128)
             self.controller.wrote()
-            if !self.connection.write(lines) && self.connection.isActive {
+            if !self.connection.write(&lines) && self.connection.isActive {
                 return self.waitForClient()
             }
         }
