@@ -1,18 +1,15 @@
 import Authentication
 import HTTPTypes
 import Hummingbird
-import HummingbirdAuth
 import Logging
 
-/// Finds the caller's principal (hummingbird-auth's `AuthenticatorMiddleware`): an `X-API-Key`
-/// from `API_KEYS_FILE`, or an `Authorization: Bearer` token from `JWT_ISSUER`, whichever
-/// `AUTH_MODE` accepts. Credentials that are present but prove nothing are refused here (401
-/// `invalid_credentials`); absent ones give no principal, for ``PrincipalAdmission`` to refuse.
-/// ``PrincipalAdmission`` calls ``authenticate(request:context:)`` itself: this is not added as a
-/// middleware of its own.
-struct PrincipalAuthenticator: AuthenticatorMiddleware {
+/// Finds the caller's principal: an `X-API-Key` from `API_KEYS_FILE`, or an `Authorization:
+/// Bearer` token from `JWT_ISSUER`, whichever `AUTH_MODE` accepts. Credentials that are present but
+/// prove nothing are refused here (401 `invalid_credentials`); absent ones give no principal, for
+/// ``PrincipalAdmission`` (which calls this before the route reads a body) to refuse. The found
+/// principal becomes the context's identity (hummingbird-auth's `AuthRequestContext`).
+struct PrincipalAuthenticator: Sendable {
     typealias Context = ServiceRequestContext
-    typealias Identity = Principal
 
     let methods: Set<AuthConfiguration.Method>
     let apiKeys: APIKeyStore?
