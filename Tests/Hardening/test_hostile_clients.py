@@ -349,6 +349,31 @@ def test_sigterm_with_a_stalled_client_exits_0_within_the_grace(mock):
     assert elapsed < 2 + 5, f"exited {elapsed:.1f} s after SIGTERM"
 
 
+@pytest.mark.parametrize("after_body", [b"\r\n", b"GET /health HTTP/1.1\r\nHost: localhost\r\n\r\n"],
+                         ids=["stray CRLF", "pipelined request"])
+def test_sigterm_lets_a_stream_finish_whatever_follows_its_body(mock, after_body):
+    """Bytes after a request's body (the CRLF some clients add, or a pipelined request) are no
+    unfinished request to refuse at shutdown: the stream in flight finishes within the grace."""
+    service = Service(mock, {"SHUTDOWN_GRACE_SECONDS": "20"})
+    body = json.dumps({"input_text": "Hello", "agent_id": "LOADTEST",
+                       "session_attributes": {"chunks": "20", "delayMs": "100"}}).encode()
+    sock = service.connect(timeout=30)
+    sock.sendall(b"POST /api/agent/stream HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+                 b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
+    time.sleep(0.3)
+    sock.sendall(after_body)  # on its own, once the request was read
+    time.sleep(0.3)
+    code = service.stop(timeout=40)
+    answer = read_until_closed(sock)
+    sock.close()
+    assert code == 0, service.log()[-3000:]
+    status, _, streamed = parse_response(answer)
+    lines = ndjson(streamed)
+    assert status == 200
+    assert [line["type"] for line in lines].count("chunk") == 20, lines[-1]
+    assert lines[-1]["type"] == "completion", lines[-1]
+
+
 def test_sigterm_with_an_unfinished_request_body_exits_at_once(mock):
     service = Service(mock, {"SHUTDOWN_GRACE_SECONDS": "5", "KEEP_ALIVE_TIMEOUT_SECONDS": "620"})
     sock = service.connect()

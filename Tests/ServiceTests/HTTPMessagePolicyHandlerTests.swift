@@ -16,8 +16,11 @@ struct HTTPMessagePolicyHandlerTests {
             limits: .init(requestReadTimeout: .seconds(10), writeStallTimeout: .seconds(10)),
             metrics: ServiceMetrics()
         )
+        // The guard sits on the raw bytes, before the HTTP codec; these tests write HTTP parts, so it
+        // has a channel of its own, and the policy handler only tells it where requests end.
+        _ = EmbeddedChannel(handler: guardHandler)
         let channel = EmbeddedChannel()
-        try channel.pipeline.syncOperations.addHandlers([guardHandler, HTTPMessagePolicyHandler(guardHandler: guardHandler)])
+        try channel.pipeline.syncOperations.addHandler(HTTPMessagePolicyHandler(guardHandler: guardHandler))
         try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 8000)).wait()
         #expect(channel.isActive)
         return channel

@@ -60,6 +60,25 @@ struct StreamControllerTests {
         finished.stop(.clientDisconnected)
         #expect(runs.value == 11, "after the end nothing is stopped")
     }
+
+    @Test("time spent waiting on a slow client is not upstream silence; the idle limit counts from the write's end")
+    func idleWhileWriting() async {
+        let controller = StreamController(
+            timeouts: .init(firstEvent: .seconds(60), idle: .seconds(1), total: .seconds(60)),
+            eventLoop: MultiThreadedEventLoopGroup.singleton.next()
+        )
+        let stops = Shared(0)
+        controller.whenStopped { stops.withLock { $0 += 1 } }
+        controller.arm()
+        controller.eventArrived()
+        controller.writeBegan()
+        try? await Task.sleep(for: .milliseconds(2500))
+        #expect(stops.value == 0, "stopped while its client was still taking the answer")
+        controller.writeEnded()
+        let ended = ContinuousClock.now
+        #expect(await controller.stopped() == .idleTimeout, "once reading upstream again, its silence counts")
+        #expect(ContinuousClock.now - ended >= .milliseconds(990))
+    }
 }
 
 @Suite("A stopped stream's write")

@@ -13,8 +13,11 @@ import Prometheus
 ///   timeout bounds it.
 /// - **Write stall**: a connection whose output stays above NIO's high-water mark (the client reads
 ///   nothing, its receive window full) for ``Limits/writeStallTimeout`` is closed, which ends the
-///   stream written on it and frees its slot. Output that keeps draining, however slowly, is progress.
-/// - **Shutdown**: ``closeIfReadingRequest()`` answers a request still being received with 503.
+///   stream written on it and frees its slot. Output that keeps draining, however slowly, is
+///   progress: the time starts again whenever the bytes held went down (the stream's own time
+///   limits bound a client that reads a byte now and then).
+/// - **Shutdown**: ``closeIfReadingRequest()`` answers a request still being received with 503,
+///   unless a response is under way on its connection.
 ///
 /// Request boundaries come from ``HTTPMessagePolicyHandler``, after the HTTP decoder: this handler
 /// sees bytes, that one sees requests and responses.
@@ -71,12 +74,12 @@ final class ConnectionGuardHandler: ChannelDuplexHandler, RemovableChannelHandle
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        if let firstByteTimer = self.firstByteTimer {
-            firstByteTimer.cancel()
-            self.firstByteTimer = nil
-        }
-        if !self.readingRequest {
+        if !self.readingRequest, !Self.onlyLineBreaks(self.unwrapInboundIn(data)) {
             self.readingRequest = true
+            if let firstByteTimer = self.firstByteTimer {
+                firstByteTimer.cancel()
+                self.firstByteTimer = nil
+            }
             self.armReadTimer(context: context)
         }
         context.fireChannelRead(data)
@@ -87,15 +90,32 @@ final class ConnectionGuardHandler: ChannelDuplexHandler, RemovableChannelHandle
             self.stallTimer?.cancel()
             self.stallTimer = nil
         } else if self.stallTimer == nil {
-            let loop = context.eventLoop.assumeIsolated()
-            self.stallTimer = loop.scheduleTask(in: TimeAmount(self.limits.writeStallTimeout)) { [self] in
-                self.stallTimer = nil
-                guard let context = self.context, !context.channel.isWritable else { return }
-                self.metrics.writeStalls.increment()
-                context.close(promise: nil)
-            }
+            self.armStallTimer(context: context, buffered: Self.bufferedBytes(context))
         }
         context.fireChannelWritabilityChanged()
+    }
+
+    /// Closes the connection if, ``Limits/writeStallTimeout`` from now, it is still above the
+    /// high-water mark and holds at least the `buffered` bytes it holds now: a client that reads
+    /// nothing. One that drained some, however few, has its time start again.
+    private func armStallTimer(context: ChannelHandlerContext, buffered: Int) {
+        let loop = context.eventLoop.assumeIsolated()
+        self.stallTimer = loop.scheduleTask(in: TimeAmount(self.limits.writeStallTimeout)) { [self] in
+            self.stallTimer = nil
+            guard let context = self.context, !context.channel.isWritable else { return }
+            let left = Self.bufferedBytes(context)
+            if left < buffered {
+                self.armStallTimer(context: context, buffered: left)
+                return
+            }
+            self.metrics.writeStalls.increment()
+            context.close(promise: nil)
+        }
+    }
+
+    /// The bytes the channel holds for its socket (this handler is the one next to it).
+    private static func bufferedBytes(_ context: ChannelHandlerContext) -> Int {
+        (try? context.channel.syncOptions?.getOption(.bufferedWritableBytes)) ?? 0
     }
 
     // MARK: Told by HTTPMessagePolicyHandler
@@ -121,10 +141,20 @@ final class ConnectionGuardHandler: ChannelDuplexHandler, RemovableChannelHandle
         self.context?.writeAndFlush(NIOAny(IOData.byteBuffer(bytes)), promise: nil)
     }
 
-    /// Shutdown: a request still arriving is answered 503 and its connection closed.
+    /// Shutdown: a request still arriving is answered 503 and its connection closed. Not while a
+    /// response is under way: a request sent behind it (pipelined) is read once it ends, and
+    /// refused by the draining service then; closing now would cut the stream the grace period
+    /// is for.
     func closeIfReadingRequest() {
-        guard self.readingRequest, let context = self.context else { return }
+        guard self.readingRequest, !self.responding, let context = self.context else { return }
         self.refuse(context: context, with: Self.shuttingDown)
+    }
+
+    /// Line breaks between requests (the CRLF some clients send after a body), which HTTP/1.1
+    /// lets a server ignore (RFC 9112, section 2.2): they start no request. Only the first byte is
+    /// looked at unless it is one.
+    static func onlyLineBreaks(_ bytes: ByteBuffer) -> Bool {
+        bytes.readableBytesView.allSatisfy { $0 == UInt8(ascii: "\r") || $0 == UInt8(ascii: "\n") }
     }
 
     // MARK: Timers

@@ -94,10 +94,15 @@ final class StreamController: Sendable {
         }
     }
 
-    /// The write was taken.
+    /// The write was taken. The upstream read, which waited with it, goes on: the idle limit
+    /// counts from here, as the time spent waiting on the client was not Bedrock's silence.
     func writeEnded() {
+        let now = NIODeadline.now()
         let timer = self.state.withLock { state in
             state.writing = false
+            if state.sawEvent {
+                state.lastEvent = max(state.lastEvent, now)
+            }
             defer { state.writeTimer = nil }
             return state.writeTimer
         }
@@ -313,15 +318,25 @@ final class StreamController: Sendable {
     }
 
     /// Stops the stream if a limit has passed, else re-arms for the earliest one left.
+    ///
+    /// While the stream waits on its client (a slow reader: the relay holds the upstream read until
+    /// the connection drains), Bedrock is not being read, so its silence is not counted: the
+    /// first-event and idle limits are looked at again once the write is taken. The total limit
+    /// holds throughout, and a client that drains nothing loses its connection to the write stall
+    /// limit (``ConnectionGuardHandler``).
     private func check() {
-        let (sawEvent, lastEvent) = self.state.withLock { ($0.sawEvent, $0.lastEvent) }
+        let now = NIODeadline.now()
+        let (sawEvent, lastEvent, writing) = self.state.withLock { ($0.sawEvent, $0.lastEvent, $0.writing) }
         let totalDeadline = self.started + TimeAmount(self.timeouts.total)
-        let (eventDeadline, eventReason): (NIODeadline, StreamFailure.Kind) =
+        var (eventDeadline, eventReason): (NIODeadline, StreamFailure.Kind) =
             sawEvent
             ? (lastEvent + TimeAmount(self.timeouts.idle), .idleTimeout)
             : (self.started + TimeAmount(self.timeouts.firstEvent), .firstEventTimeout)
+        if writing {
+            eventDeadline = max(eventDeadline, now + TimeAmount(self.timeouts.idle))
+        }
         let (deadline, reason) = eventDeadline < totalDeadline ? (eventDeadline, eventReason) : (totalDeadline, .streamTimeout)
-        if deadline <= .now() {
+        if deadline <= now {
             self.stop(reason)
         } else {
             self.schedule(at: deadline)
