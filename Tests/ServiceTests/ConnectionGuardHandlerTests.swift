@@ -27,25 +27,6 @@ struct ConnectionGuardHandlerTests {
         return text
     }
 
-    @Test("line breaks between requests start none: no read timeout, and the first-byte limit still holds")
-    func lineBreaks() throws {
-        #expect(ConnectionGuardHandler.onlyLineBreaks(ByteBuffer(string: "\r\n")))
-        #expect(!ConnectionGuardHandler.onlyLineBreaks(ByteBuffer(string: "\r\nGET / HTTP/1.1\r\n")))
-
-        let (answered, answeredGuard) = try self.channel()
-        try answered.writeInbound(ByteBuffer(string: "GET /health HTTP/1.1\r\n\r\n"))
-        answeredGuard.requestEnded()
-        try answered.writeInbound(ByteBuffer(string: "\r\n"))
-        answered.embeddedEventLoop.advanceTime(by: .seconds(5))
-        #expect(answered.isActive, "a CRLF after a request is no new request to time out")
-        #expect(try self.outbound(answered) == "")
-
-        let (silent, _) = try self.channel()
-        try silent.writeInbound(ByteBuffer(string: "\r\n\r\n"))
-        silent.embeddedEventLoop.advanceTime(by: .seconds(1))
-        #expect(!silent.isActive, "line breaks alone do not keep a connection that asks nothing")
-    }
-
     @Test("shutdown refuses a request still arriving, but not while a response is under way on its connection")
     func shutdown() throws {
         let (channel, guardHandler) = try self.channel()

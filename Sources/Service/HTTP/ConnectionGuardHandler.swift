@@ -13,9 +13,10 @@ import Prometheus
 ///   timeout bounds it.
 /// - **Write stall**: a connection whose output stays above NIO's high-water mark (the client reads
 ///   nothing, its receive window full) for ``Limits/writeStallTimeout`` is closed, which ends the
-///   stream written on it and frees its slot. Output that keeps draining, however slowly, is
-///   progress: the time starts again whenever the bytes held went down (the stream's own time
-///   limits bound a client that reads a byte now and then).
+///   stream written on it and frees its slot. While a response is under way, output that keeps
+///   draining, however slowly, is progress: the time starts again whenever the bytes held went
+///   down (the stream's total limit bounds a client that reads a byte now and then). Once the
+///   response has ended, only a return below the high-water mark is: nothing else would bound it.
 /// - **Shutdown**: ``closeIfReadingRequest()`` answers a request still being received with 503,
 ///   unless a response is under way on its connection.
 ///
@@ -74,12 +75,12 @@ final class ConnectionGuardHandler: ChannelDuplexHandler, RemovableChannelHandle
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        if !self.readingRequest, !Self.onlyLineBreaks(self.unwrapInboundIn(data)) {
+        if let firstByteTimer = self.firstByteTimer {
+            firstByteTimer.cancel()
+            self.firstByteTimer = nil
+        }
+        if !self.readingRequest {
             self.readingRequest = true
-            if let firstByteTimer = self.firstByteTimer {
-                firstByteTimer.cancel()
-                self.firstByteTimer = nil
-            }
             self.armReadTimer(context: context)
         }
         context.fireChannelRead(data)
@@ -96,15 +97,16 @@ final class ConnectionGuardHandler: ChannelDuplexHandler, RemovableChannelHandle
     }
 
     /// Closes the connection if, ``Limits/writeStallTimeout`` from now, it is still above the
-    /// high-water mark and holds at least the `buffered` bytes it holds now: a client that reads
-    /// nothing. One that drained some, however few, has its time start again.
+    /// high-water mark and, unless a response is still under way and some drained, holds at least
+    /// the `buffered` bytes it holds now. A stream's client that drained some, however few, has
+    /// its time start again.
     private func armStallTimer(context: ChannelHandlerContext, buffered: Int) {
         let loop = context.eventLoop.assumeIsolated()
         self.stallTimer = loop.scheduleTask(in: TimeAmount(self.limits.writeStallTimeout)) { [self] in
             self.stallTimer = nil
             guard let context = self.context, !context.channel.isWritable else { return }
             let left = Self.bufferedBytes(context)
-            if left < buffered {
+            if self.responding, left < buffered {
                 self.armStallTimer(context: context, buffered: left)
                 return
             }
@@ -148,13 +150,6 @@ final class ConnectionGuardHandler: ChannelDuplexHandler, RemovableChannelHandle
     func closeIfReadingRequest() {
         guard self.readingRequest, !self.responding, let context = self.context else { return }
         self.refuse(context: context, with: Self.shuttingDown)
-    }
-
-    /// Line breaks between requests (the CRLF some clients send after a body), which HTTP/1.1
-    /// lets a server ignore (RFC 9112, section 2.2): they start no request. Only the first byte is
-    /// looked at unless it is one.
-    static func onlyLineBreaks(_ bytes: ByteBuffer) -> Bool {
-        bytes.readableBytesView.allSatisfy { $0 == UInt8(ascii: "\r") || $0 == UInt8(ascii: "\n") }
     }
 
     // MARK: Timers
